@@ -1,0 +1,121 @@
+"""Pipeline parameters: every choice the SemShareKV method leaves open, with defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .errors import InvalidParameterError
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """Parameters of one SemShareKV run.
+
+    Each field has a `help` entry in its metadata, used by the command line and the app.
+    """
+
+    # Matching (E cache, RoPE on embeddings, LSH)
+    rope_in_matching: bool = field(default=True, metadata={
+        "help": "Rotate the token embeddings with RoPE at their own positions before hashing, "
+                "so that matching prefers reference tokens at nearby positions."})
+    matching_rope_base: float = field(default=10000.0, metadata={
+        "help": "RoPE base used to rotate the embeddings for matching (not the model's own base)."})
+    lsh_bits: int = field(default=128, metadata={
+        "help": "Random hyperplanes (signature bits) per LSH table."})
+    lsh_tables: int = field(default=1, metadata={
+        "help": "Independent LSH tables; the token distance is the mean Hamming distance over tables."})
+    lsh_seed: int = field(default=0, metadata={
+        "help": "Seed of the random hyperplanes."})
+    d_max_fraction: float = field(default=0.25, metadata={
+        "help": "d_max of the similarity clip(1 - d/d_max, 0, 1), as a fraction of the bits per table. "
+                "d is the mean nearest-neighbour Hamming distance over the target's document tokens."})
+    similarity_threshold: float = field(default=0.8, metadata={
+        "help": "Reuse the reference cache only at or above this prompt similarity (0-1); "
+                "below it the run falls back to a full prefill."})
+
+    # Rearrangement
+    rerotate_keys: bool = field(default=True, metadata={
+        "help": "Re-rotate each reused key from its reference position to its target position."})
+
+    # Selective recompute
+    hd_fraction: float = field(default=0.4, metadata={
+        "help": "Share of target tokens, ranked by K/V deviation at layer 0, that are "
+                "recomputed at layer 1 (high-deviation tokens)."})
+    recompute_decay: float = field(default=0.9, metadata={
+        "help": "Factor by which the recompute set shrinks at each layer after layer 1."})
+    hot_weight: float = field(default=0.5, metadata={
+        "help": "Weight of a hot token's deviation when ranking recompute candidates."})
+    cold_weight: float = field(default=0.1, metadata={
+        "help": "Weight of a cold token's deviation when ranking recompute candidates."})
+    hot_mass: float = field(default=0.55, metadata={
+        "help": "Hot tokens are the fewest tokens holding this share of the attention mass "
+                "that the last tokens give (attention recovery threshold)."})
+    tail_tokens: int = field(default=8, metadata={
+        "help": "Last target tokens recomputed at every layer and never evicted; "
+                "their attention ranks tokens for recompute and retention."})
+    recompute_all: bool = field(default=False, metadata={
+        "help": "Recompute every token at every layer (the engine then reproduces a full prefill)."})
+
+    # Retention
+    retention: bool = field(default=True, metadata={
+        "help": "Evict low-attention tokens from each layer's cache after prefill."})
+    retain_first: float = field(default=1.0, metadata={
+        "help": "Share of tokens layer 0 keeps."})
+    retain_decay: float = field(default=0.96, metadata={
+        "help": "Factor by which the kept share shrinks at each deeper layer."})
+    retain_min_tokens: int = field(default=32, metadata={
+        "help": "Fewest tokens any layer keeps."})
+
+    # Decoding
+    max_new_tokens: int = field(default=48, metadata={
+        "help": "Tokens to generate after the prompt."})
+    do_sample: bool = field(default=False, metadata={
+        "help": "Sample instead of greedy decoding."})
+    temperature: float = field(default=0.7, metadata={
+        "help": "Sampling temperature (used only when sampling)."})
+    top_p: float = field(default=0.9, metadata={
+        "help": "Nucleus sampling mass (used only when sampling)."})
+    sample_seed: int = field(default=0, metadata={
+        "help": "Seed of the sampler; both caches decode with the same seed."})
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lsh_bits >= 8, "lsh_bits must be at least 8"),
+            (self.lsh_tables >= 1, "lsh_tables must be at least 1"),
+            (0.0 < self.d_max_fraction <= 1.0, "d_max_fraction must be in (0, 1]"),
+            (0.0 <= self.similarity_threshold <= 1.0, "similarity_threshold must be in [0, 1]"),
+            (0.0 <= self.hd_fraction <= 1.0, "hd_fraction must be in [0, 1]"),
+            (0.0 < self.recompute_decay <= 1.0, "recompute_decay must be in (0, 1]"),
+            (self.hot_weight >= 0 and self.cold_weight >= 0, "hot_weight and cold_weight must be >= 0"),
+            (0.0 < self.hot_mass <= 1.0, "hot_mass must be in (0, 1]"),
+            (self.tail_tokens >= 1, "tail_tokens must be at least 1"),
+            (0.0 < self.retain_first <= 1.0, "retain_first must be in (0, 1]"),
+            (0.0 < self.retain_decay <= 1.0, "retain_decay must be in (0, 1]"),
+            (self.retain_min_tokens >= 1, "retain_min_tokens must be at least 1"),
+            (0 <= self.max_new_tokens <= 4096, "max_new_tokens must be in [0, 4096]"),
+            (self.temperature > 0, "temperature must be > 0"),
+            (0.0 < self.top_p <= 1.0, "top_p must be in (0, 1]"),
+            (self.matching_rope_base > 1.0, "matching_rope_base must be > 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidParameterError(message)
+
+    def replace(self, **changes) -> "PipelineParams":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "PipelineParams":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise InvalidParameterError(f"unknown parameters: {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def help_texts(cls) -> dict[str, str]:
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
