@@ -1,0 +1,5 @@
+"""Streamlit front end of SemShareKV Explorer.
+
+The library in `semshare_core` does all computation; these modules only collect
+inputs, start a run and draw the stored `RunResult`.
+"""

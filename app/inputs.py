@@ -1,0 +1,96 @@
+"""Inputs: preset picker, the reference and target text areas, and their token counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+import semshare_core as ss
+from app.presets import Preset, load_presets
+
+REFERENCE_KEY = "reference_text"
+TARGET_KEY = "target_text"
+PRESET_KEY = "preset"
+
+
+@dataclass(frozen=True)
+class Texts:
+    reference: str
+    target: str
+
+
+def render_inputs(bundle: ss.ModelBundle | None, instruction: str, truncate: int | None,
+                  reserve_tokens: int) -> Texts:
+    presets = load_presets()
+    _init_texts(presets)
+    _preset_picker(presets)
+
+    reference_column, target_column = st.columns(2)
+    with reference_column:
+        st.text_area("Reference prompt", key=REFERENCE_KEY, height=260,
+                     help="The prompt processed earlier. Its KV cache is rearranged and reused.")
+        _token_count(bundle, st.session_state[REFERENCE_KEY], instruction, truncate, reserve_tokens)
+    with target_column:
+        st.text_area("Target prompt", key=TARGET_KEY, height=260,
+                     help="The new prompt that says the same thing in other words. "
+                          "It is prefilled twice: in full, and with SemShareKV.")
+        _token_count(bundle, st.session_state[TARGET_KEY], instruction, truncate, reserve_tokens)
+
+    return Texts(st.session_state[REFERENCE_KEY], st.session_state[TARGET_KEY])
+
+
+def _init_texts(presets: list[Preset]) -> None:
+    # Fill the boxes from the first preset on the first run only, so edits survive reruns.
+    if REFERENCE_KEY in st.session_state:
+        return
+    first = presets[0] if presets else None
+    st.session_state[REFERENCE_KEY] = first.reference if first else ""
+    st.session_state[TARGET_KEY] = first.target if first else ""
+
+
+def _preset_picker(presets: list[Preset]) -> None:
+    if not presets:
+        st.info("No presets found in assets/presets. Paste a reference and a target text below.")
+        return
+    names = [preset.name for preset in presets]
+    by_name = {preset.name: preset for preset in presets}
+    st.selectbox("Preset", names, key=PRESET_KEY, on_change=_apply_preset, args=(by_name,),
+                 help="Load an example pair into both text boxes. Editing the boxes afterwards is fine.")
+    chosen = by_name.get(st.session_state.get(PRESET_KEY))
+    if chosen is not None and chosen.description:
+        st.caption(chosen.description)
+
+
+def _apply_preset(by_name: dict[str, Preset]) -> None:
+    preset = by_name.get(st.session_state[PRESET_KEY])
+    if preset is not None:
+        st.session_state[REFERENCE_KEY] = preset.reference
+        st.session_state[TARGET_KEY] = preset.target
+
+
+def _token_count(bundle: ss.ModelBundle | None, text: str, instruction: str, truncate: int | None,
+                 reserve_tokens: int) -> None:
+    if bundle is None:
+        st.caption("Token count appears once the model is loaded.")
+        return
+    try:
+        n_tokens, n_document = _count_tokens(bundle, bundle.name, str(bundle.device), text, instruction,
+                                             truncate, reserve_tokens)
+    except ss.EmptyPromptError:
+        st.caption("Empty: enter some text.")
+        return
+    except ss.SemShareError as error:
+        st.warning(str(error))
+        return
+    st.caption(f"{n_tokens:,} tokens in the prompt, {n_document:,} of them from this text")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _count_tokens(_bundle: ss.ModelBundle, model_name: str, device: str, text: str, instruction: str,
+                  truncate: int | None, reserve_tokens: int) -> tuple[int, int]:
+    # `_bundle` is not hashed; model_name and device stand for it in the cache key.
+    prompt = ss.build_prompt(_bundle, text, instruction=instruction, truncate=truncate,
+                             reserve_tokens=reserve_tokens)
+    start, end = prompt.document_span
+    return prompt.n_tokens, end - start

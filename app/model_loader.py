@@ -1,0 +1,28 @@
+"""Model loading, cached across reruns and sessions of one server process."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+import semshare_core as ss
+
+
+def available_devices() -> list[str]:
+    """Return the devices a user may pick, CPU first."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+@st.cache_resource(show_spinner="Loading the model (the first start converts it, about 20 s)…", max_entries=2)
+def load_bundle(name_or_path: str | None, device: str) -> ss.ModelBundle:
+    """Load a model once per (name, device); exceptions are not cached, so a fix retries."""
+    return ss.load_model(name_or_path, device=device)
+
+
+def try_load_bundle(name_or_path: str | None, device: str) -> ss.ModelBundle | None:
+    """Load the model, or show the library's error message and return None."""
+    try:
+        return load_bundle(name_or_path, device)
+    except ss.SemShareError as error:
+        st.error(f"Could not load the model: {error}")
+        return None

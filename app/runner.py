@@ -1,0 +1,75 @@
+"""The Run button: one library call per click, with progress by phase.
+
+The result lives in `st.session_state`, so reruns caused by any other widget
+redraw it without touching the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import streamlit as st
+import torch
+
+import semshare_core as ss
+from app.inputs import Texts
+from app.model_loader import load_bundle
+from app.sidebar import Settings
+
+logger = logging.getLogger(__name__)
+
+RESULT_KEY = "result"
+RUN_COUNT_KEY = "run_count"        # library calls made in this session; tests read it
+FINGERPRINT_KEY = "result_inputs"  # inputs of the stored result, to flag stale views
+ERROR_KEY = "run_error"
+
+
+def fingerprint(settings: Settings, texts: Texts) -> tuple:
+    return (settings.model_name, settings.device, settings.instruction, settings.truncate,
+            settings.params, texts.reference, texts.target)
+
+
+def render_run_button(settings: Settings, texts: Texts, model_ready: bool) -> None:
+    clicked = st.button("Run", type="primary", key="run", disabled=settings.params is None or not model_ready,
+                        help="Prefill the target in full and with SemShareKV, then decode both.")
+    if clicked:
+        _run(settings, texts)
+    if st.session_state.get(ERROR_KEY):
+        st.error(st.session_state[ERROR_KEY])
+
+
+def _run(settings: Settings, texts: Texts) -> None:
+    st.session_state[ERROR_KEY] = None
+    st.session_state[RUN_COUNT_KEY] = st.session_state.get(RUN_COUNT_KEY, 0) + 1
+    started = time.perf_counter()
+
+    with st.status("Running SemShareKV…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+
+        def report(phase: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{phase.capitalize()}…")
+            status.update(label=f"Running SemShareKV: {phase}")
+
+        try:
+            bundle = load_bundle(settings.model_name, settings.device)
+            result = ss.compare(bundle, texts.reference, texts.target, settings.params,
+                                instruction=settings.instruction, truncate=settings.truncate,
+                                progress=report)
+        except ss.SemShareError as error:
+            status.update(label="Run failed", state="error", expanded=False)
+            st.session_state[ERROR_KEY] = str(error)
+            return
+        except torch.OutOfMemoryError as error:
+            # Device memory ran out; the message names the device and the shortfall.
+            logger.warning("Out of memory during a run: %s", error)
+            status.update(label="Run failed", state="error", expanded=False)
+            st.session_state[ERROR_KEY] = (f"The device ran out of memory: {error}. "
+                                           "Truncate the documents or pick a smaller model.")
+            return
+
+        elapsed = time.perf_counter() - started
+        status.update(label=f"Done in {elapsed:.1f} s", state="complete", expanded=False)
+
+    st.session_state[RESULT_KEY] = result
+    st.session_state[FINGERPRINT_KEY] = fingerprint(settings, texts)

@@ -1,0 +1,59 @@
+"""Headline of a result: metric cards, the fallback notice and a stale-result notice."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+import semshare_core as ss
+
+
+def render_summary(result: ss.RunResult, is_stale: bool) -> None:
+    if is_stale:
+        st.info("The inputs or parameters changed after this run. Press Run to update the views.")
+    if not result.reused:
+        _fallback_notice(result)
+    _metric_cards(result)
+    st.caption(f"Model {result.model_name} on {result.device} ({result.dtype}); "
+               f"reference {result.n_reference_tokens:,} tokens, target {result.n_target_tokens:,} tokens, "
+               f"{result.n_layers} layers.")
+
+
+def _fallback_notice(result: ss.RunResult) -> None:
+    threshold = result.params.similarity_threshold
+    if result.similarity < threshold:
+        reason = (f"The prompt similarity {result.similarity:.3f} is below the threshold {threshold:.2f}, "
+                  "so the reference cache was not used. Lower the similarity threshold in the sidebar "
+                  "to force reuse.")
+    else:
+        reason = result.fallback_reason or "The library gave no reason."
+    st.warning(f"**No reuse: this run fell back to a full prefill.** {reason}")
+
+
+def _metric_cards(result: ss.RunResult) -> None:
+    threshold = result.params.similarity_threshold
+    saved = 1.0 - result.kv_bytes_semshare / max(result.kv_bytes_full, 1)
+    cards = st.columns(6)
+    cards[0].metric("Similarity (LSH)", f"{result.similarity:.3f}",
+                    delta=f"{result.similarity - threshold:+.3f} vs threshold", delta_color="normal",
+                    help="Prompt similarity from mean nearest-neighbour Hamming distance of LSH signatures, "
+                         "0-1. Reuse needs at least the threshold.")
+    cards[1].metric("Lexical similarity", f"{result.lexical_similarity:.3f}",
+                    help="MinHash estimate of word-shingle Jaccard similarity, 0-1. "
+                         "Low values with high LSH similarity mean the same content in other words.")
+    cards[2].metric("Prefill speedup", f"{result.speedup:.2f}×",
+                    help="Full prefill time over SemShareKV prefill time on the target. "
+                         "The reference prefill is not counted: it happened earlier.")
+    cards[3].metric("Recomputed", f"{result.recompute_fraction:.1%}",
+                    help="Share of (layer, token) K/V entries computed from the token's own hidden state.")
+    cards[4].metric("KV memory saved", f"{saved:.1%}",
+                    help="1 - SemShareKV cache bytes / full cache bytes, after eviction.")
+    cards[5].metric("First token agrees", "yes" if result.first_token_agree else "no",
+                    help="Whether both caches give the same first output token.")
+
+
+def render_download(result: ss.RunResult) -> None:
+    summary = json.dumps(result.summary(), indent=2, default=str)
+    st.download_button("Download summary (JSON)", summary, file_name="semshare_summary.json",
+                       mime="application/json", on_click="ignore", key="download_summary")

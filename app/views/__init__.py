@@ -1,0 +1,1 @@
+"""One module per result view. Each has `render(result)` and pure figure builders."""

@@ -1,0 +1,141 @@
+"""View 1: which reference token each target token was matched to, and how closely."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.colors import sample_colorscale
+
+import semshare_core as ss
+from app import colors
+from app.tokens import chart_label, hover_text
+from app.views.window import token_window
+
+# Lexical similarity below this counts as "lexically far" in the headline sentence.
+# NOTE: a reading aid, not a threshold of the method; paraphrases often score 0.1-0.4.
+LEXICAL_CLOSE = 0.5
+DISTANCE_BINS = 12
+
+
+def render(result: ss.RunResult) -> None:
+    st.markdown(similarity_sentence(result))
+    if len(result.mapping) != result.n_target_tokens:
+        st.info("This run has no token matching to show.")
+        return
+
+    st.plotly_chart(overview_figure(result), key="alignment_overview")
+    st.caption("Each dot is one target token, placed at its matched reference position. "
+               "Dots on the dashed line match the reference token at the same relative position. "
+               "A band of dots near reference position 0 means matches pile on the first tokens.")
+    _window_view(result)
+
+
+def similarity_sentence(result: ss.RunResult) -> str:
+    threshold = result.params.similarity_threshold
+    semantic = "semantically close" if result.similarity >= threshold else "semantically far"
+    lexical = "lexically close" if result.lexical_similarity >= LEXICAL_CLOSE else "lexically far"
+    return (f"LSH similarity **{result.similarity:.3f}** (reuse threshold {threshold:.2f}) beside "
+            f"MinHash lexical similarity **{result.lexical_similarity:.3f}**: "
+            f"**{semantic}, {lexical}** (lexically far means below {LEXICAL_CLOSE}).")
+
+
+@st.fragment
+def _window_view(result: ss.RunResult) -> None:
+    st.markdown("**Matches in a window of target tokens**")
+    start, end = token_window(result.n_target_tokens, key="alignment")
+    st.plotly_chart(window_figure(result, start, end), key="alignment_window")
+    st.caption("Lines join each target token (bottom) to its matched reference token (top). "
+               "The reference row is shifted so that the median match sits above the window; "
+               "lines that leave the frame go to reference tokens outside it. Hover a dot for details.")
+
+
+def overview_figure(result: ss.RunResult) -> go.Figure:
+    mapping = np.asarray(result.mapping)
+    distance = np.asarray(result.match_distance, dtype=float)
+    positions = np.arange(result.n_target_tokens)
+    hover = [f"target {t} {hover_text(result.target.tokens[t])}<br>"
+             f"reference {m} {hover_text(result.reference.tokens[m])}<br>distance {d:.1f} bits"
+             for t, m, d in zip(positions, mapping, distance)]
+
+    figure = go.Figure()
+    figure.add_trace(go.Scattergl(
+        x=positions, y=mapping, mode="markers", name="match", hovertext=hover, hoverinfo="text",
+        marker=dict(size=5, color=distance, colorscale=colors.DISTANCE_SCALE, cmin=0,
+                    cmax=max(float(distance.max(initial=0)), 1e-9), showscale=True,
+                    colorbar=dict(title="Hamming<br>distance (bits)"))))
+    scale = (result.n_reference_tokens - 1) / max(result.n_target_tokens - 1, 1)
+    figure.add_trace(go.Scatter(
+        x=[0, result.n_target_tokens - 1], y=[0, result.n_reference_tokens - 1], mode="lines",
+        name=f"same relative position (slope {scale:.2f})", line=dict(dash="dash", color="grey"),
+        hoverinfo="skip"))
+    figure.update_layout(
+        height=420, margin=dict(t=30, b=40), legend=dict(orientation="h", y=1.08),
+        xaxis_title="target token position (index)", yaxis_title="matched reference position (index)")
+    return figure
+
+
+def window_figure(result: ss.RunResult, start: int, end: int) -> go.Figure:
+    mapping = np.asarray(result.mapping)
+    distance = np.asarray(result.match_distance, dtype=float)
+    positions = np.arange(start, end)
+    matched = mapping[start:end]
+    max_distance = max(float(distance.max(initial=0)), 1e-9)
+
+    # Shift the reference row so the median match lands above the window.
+    offset = int(np.median(matched - positions))
+    reference_positions = np.arange(max(start + offset, 0), min(end + offset, result.n_reference_tokens))
+
+    figure = go.Figure()
+    _add_match_lines(figure, positions, matched - offset, distance[start:end], max_distance)
+    _add_token_row(figure, positions, positions, result.target.tokens, y=0.0,
+                   hover=[f"target {t} {hover_text(result.target.tokens[t])}<br>→ reference {m} "
+                          f"{hover_text(result.reference.tokens[m])}<br>distance {d:.1f} bits"
+                          for t, m, d in zip(positions, matched, distance[start:end])])
+    match_counts = np.bincount(mapping, minlength=result.n_reference_tokens)
+    _add_token_row(figure, reference_positions - offset, reference_positions, result.reference.tokens, y=1.0,
+                   hover=[f"reference {r} {hover_text(result.reference.tokens[r])}<br>"
+                          f"matched by {match_counts[r]} target tokens" for r in reference_positions])
+    _add_distance_colorbar(figure, max_distance)
+
+    figure.update_layout(
+        height=520, margin=dict(t=20, b=20, l=60, r=20), showlegend=False,
+        xaxis=dict(range=[start - 0.5, end - 0.5], title=f"target token position (reference shifted by {offset})"),
+        yaxis=dict(range=[-0.75, 1.75], tickvals=[0, 1], ticktext=["target", "reference"], zeroline=False))
+    return figure
+
+
+def _add_match_lines(figure: go.Figure, x_target: np.ndarray, x_reference: np.ndarray,
+                     distance: np.ndarray, max_distance: float) -> None:
+    # One trace per distance bin keeps the trace count small for 150-token windows.
+    bins = np.minimum((distance / max_distance * DISTANCE_BINS).astype(int), DISTANCE_BINS - 1)
+    bin_colors = sample_colorscale(colors.DISTANCE_SCALE, (np.arange(DISTANCE_BINS) + 0.5) / DISTANCE_BINS)
+    for index in range(DISTANCE_BINS):
+        members = np.flatnonzero(bins == index)
+        if members.size == 0:
+            continue
+        xs, ys = [], []
+        for member in members:
+            xs += [x_target[member], x_reference[member], None]
+            ys += [0.0, 1.0, None]
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
+                                    line=dict(color=bin_colors[index], width=1.2)))
+
+
+def _add_token_row(figure: go.Figure, x: np.ndarray, positions: np.ndarray, tokens: list[str], y: float,
+                   hover: list[str]) -> None:
+    figure.add_trace(go.Scatter(x=x, y=np.full(len(x), y), mode="markers", hovertext=hover,
+                                hoverinfo="text", marker=dict(size=6, color="black")))
+    # Rotated annotations fit one readable label per token where horizontal text would overlap.
+    below = y == 0.0
+    for x_position, position in zip(x, positions):
+        figure.add_annotation(x=x_position, y=y, text=chart_label(tokens[position]), showarrow=False,
+                              textangle=-90, yshift=-8 if below else 8,
+                              yanchor="top" if below else "bottom", font=dict(size=11))
+
+
+def _add_distance_colorbar(figure: go.Figure, max_distance: float) -> None:
+    figure.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", hoverinfo="skip",
+        marker=dict(colorscale=colors.DISTANCE_SCALE, cmin=0, cmax=max_distance, color=[0],
+                    showscale=True, colorbar=dict(title="Hamming<br>distance (bits)"))))

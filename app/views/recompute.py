@@ -1,0 +1,96 @@
+"""View 3: which cache entries were reused, recomputed or evicted, per layer and token."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import semshare_core as ss
+from app import colors
+from app.tokens import hover_text, html_token
+
+EVICTED, REUSED, RECOMPUTED = 0, 1, 2
+STATE_NAMES = {EVICTED: "evicted", REUSED: "reused", RECOMPUTED: "recomputed"}
+STATE_COLORS = {EVICTED: colors.EVICTED, REUSED: colors.REUSED, RECOMPUTED: colors.RECOMPUTED}
+
+
+def render(result: ss.RunResult) -> None:
+    st.plotly_chart(state_grid_figure(result), key="recompute_grid")
+    st.caption("A token evicted after prefill shows as evicted even if that layer recomputed it; "
+               "hover a cell for both flags.")
+    st.plotly_chart(state_counts_figure(result), key="recompute_counts")
+    _shaded_text(result)
+
+
+def cache_states(result: ss.RunResult) -> np.ndarray:
+    """Return the state of every cache entry after prefill, shape (L, T)."""
+    recomputed = np.asarray(result.recomputed, dtype=bool)
+    retained = np.asarray(result.retained, dtype=bool)
+    states = np.where(recomputed, RECOMPUTED, REUSED)
+    return np.where(retained, states, EVICTED)
+
+
+def state_grid_figure(result: ss.RunResult) -> go.Figure:
+    states = cache_states(result)  # (L, T)
+    recomputed = np.asarray(result.recomputed, dtype=bool)
+    retained = np.asarray(result.retained, dtype=bool)
+    flags = np.char.add(np.where(recomputed, "recomputed", "reused"), np.where(retained, ", kept", ", evicted"))
+    tokens = np.array([hover_text(token) for token in result.target.tokens], dtype=object)
+    hover_tokens = np.tile(tokens, (states.shape[0], 1))
+
+    # Three flat bands over z = 0, 1, 2 give a categorical colour scale.
+    scale = [[0.0, colors.EVICTED], [1 / 3, colors.EVICTED], [1 / 3, colors.REUSED], [2 / 3, colors.REUSED],
+             [2 / 3, colors.RECOMPUTED], [1.0, colors.RECOMPUTED]]
+    figure = go.Figure(go.Heatmap(
+        z=states, zmin=-0.5, zmax=2.5, colorscale=scale, customdata=np.dstack([hover_tokens, flags]),
+        hovertemplate="layer %{y}<br>token %{x} %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        colorbar=dict(tickvals=[EVICTED, REUSED, RECOMPUTED],
+                      ticktext=[STATE_NAMES[EVICTED], STATE_NAMES[REUSED], STATE_NAMES[RECOMPUTED]])))
+    figure.update_layout(height=420, margin=dict(t=30, b=40), title="Cache state after prefill",
+                         xaxis_title="target token position (index)", yaxis_title="layer")
+    return figure
+
+
+def state_counts_figure(result: ss.RunResult) -> go.Figure:
+    states = cache_states(result)
+    layers = np.arange(states.shape[0])
+    figure = go.Figure()
+    for state in (RECOMPUTED, REUSED, EVICTED):
+        counts = (states == state).sum(axis=1)
+        figure.add_trace(go.Bar(x=layers, y=counts, name=STATE_NAMES[state], marker_color=STATE_COLORS[state],
+                                hovertemplate=f"layer %{{x}}<br>{STATE_NAMES[state]} %{{y}} tokens<extra></extra>"))
+    figure.update_layout(barmode="stack", height=340, margin=dict(t=30, b=40), title="Tokens per layer by state",
+                         xaxis_title="layer", yaxis_title="target tokens", legend=dict(orientation="h", y=1.12))
+    return figure
+
+
+@st.fragment
+def _shaded_text(result: ss.RunResult) -> None:
+    st.markdown("**Target text shaded by recompute depth**")
+    document_only = st.toggle("Only the document (hide the chat template)", value=True, key="recompute_document_only")
+    start, end = result.target.document_span if document_only else (0, result.n_target_tokens)
+    st.html(shaded_text_html(result, start, end))
+    st.caption(f"Darker tokens were recomputed in more of the {result.n_layers} layers. "
+               "Hover a token for its counts.")
+
+
+def shaded_text_html(result: ss.RunResult, start: int, end: int) -> str:
+    """Return the target tokens in [start, end) as escaped HTML spans shaded by recompute count."""
+    recompute_counts = np.asarray(result.recomputed, dtype=bool).sum(axis=0)  # (T,)
+    kept_counts = np.asarray(result.retained, dtype=bool).sum(axis=0)        # (T,)
+    red, green, blue = colors.RECOMPUTED_RGB
+    spans = []
+    for position in range(start, end):
+        share = recompute_counts[position] / max(result.n_layers, 1)
+        title = (f"token {position}: recomputed in {recompute_counts[position]} of {result.n_layers} layers, "
+                 f"kept in {kept_counts[position]}")
+        spans.append(f'<span title="{title}" style="background: rgba({red}, {green}, {blue}, {share:.3f}); '
+                     f'border-radius: 2px">{html_token(result.target.tokens[position])}</span>')
+    legend = (f'<div style="margin-top: 0.5em; font-size: 0.85em">0 layers '
+              f'<span style="display: inline-block; width: 120px; height: 0.8em; vertical-align: middle; '
+              f'background: linear-gradient(to right, rgba({red}, {green}, {blue}, 0), '
+              f'rgba({red}, {green}, {blue}, 1))"></span> all {result.n_layers} layers</div>')
+    body = "".join(spans)
+    return (f'<div style="line-height: 1.9; white-space: pre-wrap; font-family: sans-serif; '
+            f'max-height: 420px; overflow-y: auto">{body}</div>{legend}')

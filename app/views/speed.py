@@ -1,0 +1,96 @@
+"""View 5: prefill time and cache memory of the full prefill and of SemShareKV."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import semshare_core as ss
+from app import colors
+
+MIB = 1024 ** 2
+
+
+def render(result: ss.RunResult) -> None:
+    _time_metrics(result)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(prefill_time_figure(result), key="speed_prefill")
+    with right:
+        st.plotly_chart(phase_time_figure(result), key="speed_phases")
+    st.caption(f"Times of one run on {result.device}, not averaged. The reference prefill happened "
+               "before the target arrived in a real deployment, so the speedup leaves it out. "
+               "Matching overhead is only amortised on long prompts: the SemShareKV authors report "
+               "small gains below about 700 tokens.")
+
+    _memory_metrics(result)
+    st.plotly_chart(kv_bytes_figure(result), key="speed_kv_bytes")
+    st.caption("Bytes of K and V kept per layer after prefill, before decoding.")
+    if result.cuda_memory:
+        _cuda_memory(result.cuda_memory)
+
+
+def _time_metrics(result: ss.RunResult) -> None:
+    cards = st.columns(4)
+    cards[0].metric("Full prefill", f"{result.prefill_seconds_full * 1000:.0f} ms")
+    cards[1].metric("SemShareKV prefill", f"{result.prefill_seconds_semshare * 1000:.0f} ms")
+    cards[2].metric("Speedup", f"{result.speedup:.2f}×", help="Full prefill time / SemShareKV prefill time.")
+    cards[3].metric("Ideal speedup", f"{result.ideal_speedup:.2f}×",
+                    help="1 / recompute fraction: the speedup if only recomputed entries cost time.")
+
+
+def _memory_metrics(result: ss.RunResult) -> None:
+    saved = 1.0 - result.kv_bytes_semshare / max(result.kv_bytes_full, 1)
+    cards = st.columns(4)
+    cards[0].metric("KV cache, full", f"{result.kv_bytes_full / MIB:.2f} MiB")
+    cards[1].metric("KV cache, SemShareKV", f"{result.kv_bytes_semshare / MIB:.2f} MiB")
+    cards[2].metric("KV memory saved", f"{saved:.1%}")
+    cards[3].metric("Process peak memory", f"{result.peak_rss_bytes / MIB:,.0f} MiB",
+                    help="Peak resident set size of the app's process so far, which includes the model "
+                         "and every earlier run; it never goes down.")
+
+
+def prefill_time_figure(result: ss.RunResult) -> go.Figure:
+    names = ["full prefill", "SemShareKV prefill", "reference prefill (earlier)",
+             "decode, full", "decode, SemShareKV"]
+    seconds = [result.prefill_seconds_full, result.prefill_seconds_semshare, result.reference_prefill_seconds,
+               result.decode_seconds_full, result.decode_seconds_semshare]
+    bar_colors = [colors.FULL_PREFILL, colors.SEMSHARE, colors.EVICTED, colors.FULL_PREFILL, colors.SEMSHARE]
+    figure = go.Figure(go.Bar(x=names, y=[value * 1000 for value in seconds], marker_color=bar_colors,
+                              hovertemplate="%{x}<br>%{y:.1f} ms<extra></extra>"))
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Prefill and decode time",
+                         yaxis_title="time (ms)")
+    return figure
+
+
+def phase_time_figure(result: ss.RunResult) -> go.Figure:
+    phases = list(result.phase_seconds)
+    milliseconds = [result.phase_seconds[phase] * 1000 for phase in phases]
+    figure = go.Figure(go.Bar(x=milliseconds, y=phases, orientation="h", marker_color=colors.REUSED,
+                              hovertemplate="%{y}<br>%{x:.1f} ms<extra></extra>"))
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Time by phase",
+                         xaxis_title="time (ms)", yaxis=dict(autorange="reversed"))
+    return figure
+
+
+def kv_bytes_figure(result: ss.RunResult) -> go.Figure:
+    full = np.asarray(result.kv_bytes_per_layer_full, dtype=float) / MIB          # (L,)
+    semshare = np.asarray(result.kv_bytes_per_layer_semshare, dtype=float) / MIB  # (L,)
+    layers = np.arange(len(full))
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=layers, y=full, name="full prefill", marker_color=colors.FULL_PREFILL,
+                            hovertemplate="layer %{x}<br>%{y:.3f} MiB<extra>full</extra>"))
+    figure.add_trace(go.Bar(x=layers, y=semshare, name="SemShareKV (kept)", marker_color=colors.SEMSHARE,
+                            hovertemplate="layer %{x}<br>%{y:.3f} MiB<extra>SemShareKV</extra>"))
+    figure.update_layout(barmode="group", height=360, margin=dict(t=40, b=40), title="KV cache bytes per layer",
+                         xaxis_title="layer", yaxis_title="KV cache (MiB)", legend=dict(orientation="h", y=1.12))
+    return figure
+
+
+def _cuda_memory(cuda_memory: dict[str, int]) -> None:
+    st.markdown("**CUDA memory**")
+    cards = st.columns(max(len(cuda_memory), 1))
+    for card, (name, value) in zip(cards, cuda_memory.items()):
+        card.metric(name.replace("_", " "), f"{value / MIB:,.1f} MiB")
+    st.caption("Device memory as PyTorch's CUDA allocator reports it for this run.")

@@ -1,0 +1,29 @@
+"""A token-window control shared by views that show one label per token."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def token_window(n_tokens: int, key: str, default_width: int = 100) -> tuple[int, int]:
+    """Draw width and start sliders; return the [start, end) target positions to show.
+
+    Run inside a fragment: moving these sliders redraws only that view.
+    """
+    width_key, start_key = f"{key}_width", f"{key}_start"
+    if n_tokens <= 30:
+        return 0, n_tokens
+
+    max_width = min(150, n_tokens)
+    width = st.slider("Tokens shown", min_value=20, max_value=max_width, value=min(default_width, max_width),
+                      step=10, key=width_key, help="Number of target tokens drawn at once (unit: tokens).")
+    last_start = n_tokens - width
+    if last_start <= 0:
+        return 0, n_tokens
+
+    # A wider window lowers the last valid start; clamp the stored value before the slider reads it.
+    if st.session_state.get(start_key, 0) > last_start:
+        st.session_state[start_key] = last_start
+    start = st.slider("First target position", min_value=0, max_value=last_start, key=start_key,
+                      help="Position of the first target token in the window (unit: token index).")
+    return start, start + width
