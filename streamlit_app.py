@@ -1,7 +1,7 @@
 """SemShareKV Explorer: reuse one prompt's KV cache for a paraphrase and see what happens.
 
-Start with `streamlit run streamlit_app.py`. The modules in `app/` draw the page;
-`semshare_core` does the computation.
+Start with `streamlit run streamlit_app.py`. The modules in `app/` draw the page,
+and `semshare_core` does the computation.
 """
 
 import streamlit as st
@@ -24,7 +24,7 @@ bundle = try_load_bundle(settings.model_name, settings.device)
 reserve_tokens = settings.params.max_new_tokens if settings.params else 0
 texts = render_inputs(bundle, settings.instruction, settings.truncate, reserve_tokens)
 
-# The model runs only on this button; every other rerun redraws the stored result.
+# The model runs only when this button is clicked. Every other rerun redraws the stored result.
 render_run_button(settings, texts, model_ready=bundle is not None)
 
 result = st.session_state.get(RESULT_KEY)

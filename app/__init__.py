@@ -1,5 +1,5 @@
 """Streamlit front end of SemShareKV Explorer.
 
-The library in `semshare_core` does all computation; these modules only collect
+The library in `semshare_core` does all computation. These modules only collect
 inputs, start a run and draw the stored `RunResult`.
 """

@@ -4,6 +4,8 @@ The three cache states use the Okabe-Ito palette, which stays distinguishable un
 the common forms of colour blindness.
 """
 
+from plotly.colors import sample_colorscale
+
 REUSED = "#0072B2"       # blue: K/V taken from the rearranged reference cache
 RECOMPUTED = "#E69F00"   # orange: K/V computed from the token's own hidden state
 EVICTED = "#BBBBBB"      # light grey: dropped from the layer's cache after prefill
@@ -11,9 +13,14 @@ EVICTED = "#BBBBBB"      # light grey: dropped from the layer's cache after pref
 FULL_PREFILL = "#555555"  # the baseline in bar and line charts
 SEMSHARE = "#009E73"      # bluish green: the SemShareKV run
 
-# Sequential scales: dark on light, readable in print and by colour-blind readers.
+# Sequential scales that stay readable in grey and for colour-blind readers.
 DEVIATION_SCALE = "Viridis"
-DISTANCE_SCALE = "Plasma"
+# Plasma without its palest tenth, so thin lines of the largest distances stay visible on white.
+DISTANCE_SCALE = [[index / 10, color] for index, color in
+                  enumerate(sample_colorscale("Plasma", [0.9 * step / 10 for step in range(11)]))]
+
+# Horizontal legend above the plot, right-aligned so that it clears a left-aligned title.
+TOP_RIGHT_LEGEND = dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom")
 
 # Recompute shading of the target text, as an RGB triple for rgba() backgrounds.
 RECOMPUTED_RGB = (230, 159, 0)

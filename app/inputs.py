@@ -89,7 +89,7 @@ def _token_count(bundle: ss.ModelBundle | None, text: str, instruction: str, tru
 @st.cache_data(show_spinner=False, max_entries=64)
 def _count_tokens(_bundle: ss.ModelBundle, model_name: str, device: str, text: str, instruction: str,
                   truncate: int | None, reserve_tokens: int) -> tuple[int, int]:
-    # `_bundle` is not hashed; model_name and device stand for it in the cache key.
+    # Streamlit does not hash `_bundle`, so model_name and device stand for it in the cache key.
     prompt = ss.build_prompt(_bundle, text, instruction=instruction, truncate=truncate,
                              reserve_tokens=reserve_tokens)
     start, end = prompt.document_span

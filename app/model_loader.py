@@ -13,9 +13,9 @@ def available_devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
-@st.cache_resource(show_spinner="Loading the model (the first start converts it, about 20 s)…", max_entries=2)
+@st.cache_resource(show_spinner="Loading the model (the first start also converts it to safetensors)…", max_entries=2)
 def load_bundle(name_or_path: str | None, device: str) -> ss.ModelBundle:
-    """Load a model once per (name, device); exceptions are not cached, so a fix retries."""
+    """Load a model once per (name, device). Exceptions are not cached, so a rerun after a fix tries again."""
     return ss.load_model(name_or_path, device=device)
 
 

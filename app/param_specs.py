@@ -1,4 +1,4 @@
-"""How each PipelineParams field appears in the sidebar: widget, range, unit and group.
+"""Sidebar widget, range, unit and group of each PipelineParams field.
 
 Ranges are what the UI offers. They sit inside the limits that
 `PipelineParams.__post_init__` checks, which stay the final word on validity.

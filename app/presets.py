@@ -21,12 +21,13 @@ class Preset:
     target: str
 
 
-def load_presets(folder: Path = PRESET_DIR) -> list[Preset]:
-    """Read every valid preset in `folder`, sorted by file name.
+def load_presets(folder: Path | None = None) -> list[Preset]:
+    """Read every valid preset in `folder` (default PRESET_DIR), sorted by file name.
 
     A missing folder gives an empty list. A file that is not valid JSON or lacks a
     required key is skipped with a logged warning, so one bad file does not hide the rest.
     """
+    folder = PRESET_DIR if folder is None else folder
     if not folder.is_dir():
         return []
     presets = []

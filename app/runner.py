@@ -20,7 +20,7 @@ from app.sidebar import Settings
 logger = logging.getLogger(__name__)
 
 RESULT_KEY = "result"
-RUN_COUNT_KEY = "run_count"        # library calls made in this session; tests read it
+RUN_COUNT_KEY = "run_count"        # library calls made in this session, read by the tests
 FINGERPRINT_KEY = "result_inputs"  # inputs of the stored result, to flag stale views
 ERROR_KEY = "run_error"
 
@@ -61,7 +61,7 @@ def _run(settings: Settings, texts: Texts) -> None:
             st.session_state[ERROR_KEY] = str(error)
             return
         except torch.OutOfMemoryError as error:
-            # Device memory ran out; the message names the device and the shortfall.
+            # Device memory ran out. PyTorch's message names the device and the shortfall.
             logger.warning("Out of memory during a run: %s", error)
             status.update(label="Run failed", state="error", expanded=False)
             st.session_state[ERROR_KEY] = (f"The device ran out of memory: {error}. "

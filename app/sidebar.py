@@ -21,7 +21,7 @@ class Settings:
     model_name: str | None      # None selects the embedded model
     device: str
     instruction: str
-    truncate: int | None        # document tokens to keep; None keeps all
+    truncate: int | None        # document tokens to keep, or None for all
     params: ss.PipelineParams | None  # None while a parameter is invalid
 
 
@@ -39,7 +39,7 @@ def render_sidebar() -> Settings:
 
 
 def _model_controls() -> tuple[str | None, str]:
-    # Model and device pick the cached bundle; changing them loads another model.
+    # Model and device select the cached bundle, so changing either loads another model.
     source = st.radio("Model", [EMBEDDED_CHOICE, CUSTOM_CHOICE], key="model_source",
                       help="The embedded model ships with the project and needs no network. "
                            "Other models must be Llama, Mistral or Qwen2 style.")

@@ -13,7 +13,7 @@ from app.tokens import chart_label, hover_text
 from app.views.window import token_window
 
 # Lexical similarity below this counts as "lexically far" in the headline sentence.
-# NOTE: a reading aid, not a threshold of the method; paraphrases often score 0.1-0.4.
+# NOTE: this cut-off is a reading aid chosen for this view. The method itself has no lexical threshold.
 LEXICAL_CLOSE = 0.5
 DISTANCE_BINS = 12
 
@@ -70,7 +70,7 @@ def overview_figure(result: ss.RunResult) -> go.Figure:
         name=f"same relative position (slope {scale:.2f})", line=dict(dash="dash", color="grey"),
         hoverinfo="skip"))
     figure.update_layout(
-        height=420, margin=dict(t=30, b=40), legend=dict(orientation="h", y=1.08),
+        height=420, margin=dict(t=30, b=40), legend=colors.TOP_RIGHT_LEGEND,
         xaxis_title="target token position (index)", yaxis_title="matched reference position (index)")
     return figure
 

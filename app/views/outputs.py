@@ -13,7 +13,7 @@ import semshare_core as ss
 from app import colors
 from app.tokens import chart_label, hover_text
 
-# Okabe-Ito vermillion and blue; strike-through and underline carry the same meaning without colour.
+# Okabe-Ito vermillion and sky blue. Strike-through and underline carry the same meaning without colour.
 DELETED_STYLE = "background: rgba(213, 94, 0, 0.25); text-decoration: line-through"
 INSERTED_STYLE = "background: rgba(86, 180, 233, 0.35); text-decoration: underline"
 
@@ -69,10 +69,12 @@ def first_divergence(full_tokens: list[str], semshare_tokens: list[str]) -> int 
 
 def word_diff_html(full_text: str, semshare_text: str) -> tuple[str, str]:
     """Return both texts as escaped HTML with deleted and inserted words marked."""
-    # Whitespace runs are kept as items so that the texts are rebuilt exactly.
-    full_words = re.findall(r"\S+|\s+", full_text)
-    semshare_words = re.findall(r"\S+|\s+", semshare_text)
-    matcher = difflib.SequenceMatcher(None, full_words, semshare_words, autojunk=False)
+    # Each item is a word with the whitespace around it, so the texts are rebuilt exactly,
+    # while the comparison looks at the words alone.
+    full_words = re.findall(r"\s*\S+\s*", full_text)
+    semshare_words = re.findall(r"\s*\S+\s*", semshare_text)
+    matcher = difflib.SequenceMatcher(None, [word.strip() for word in full_words],
+                                      [word.strip() for word in semshare_words], autojunk=False)
 
     full_parts, semshare_parts = [], []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -110,5 +112,5 @@ def first_token_figure(result: ss.RunResult) -> go.Figure:
         figure.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=color, customdata=hovers,
                                 hovertemplate=f"{name}<br>%{{customdata}}<br>p = %{{y:.4f}}<extra></extra>"))
     figure.update_layout(barmode="group", height=360, margin=dict(t=40, b=40), title="First-token top-k probabilities",
-                         xaxis_title="token (id)", yaxis_title="probability (0-1)", legend=dict(orientation="h", y=1.1))
+                         xaxis_title="token (id)", yaxis_title="probability (0-1)", legend=colors.TOP_RIGHT_LEGEND)
     return figure

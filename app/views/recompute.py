@@ -61,7 +61,7 @@ def state_counts_figure(result: ss.RunResult) -> go.Figure:
         figure.add_trace(go.Bar(x=layers, y=counts, name=STATE_NAMES[state], marker_color=STATE_COLORS[state],
                                 hovertemplate=f"layer %{{x}}<br>{STATE_NAMES[state]} %{{y}} tokens<extra></extra>"))
     figure.update_layout(barmode="stack", height=340, margin=dict(t=30, b=40), title="Tokens per layer by state",
-                         xaxis_title="layer", yaxis_title="target tokens", legend=dict(orientation="h", y=1.12))
+                         xaxis_title="layer", yaxis_title="target tokens", legend=colors.TOP_RIGHT_LEGEND)
     return figure
 
 

@@ -32,12 +32,19 @@ def render(result: ss.RunResult) -> None:
 
 
 def _time_metrics(result: ss.RunResult) -> None:
-    cards = st.columns(4)
-    cards[0].metric("Full prefill", f"{result.prefill_seconds_full * 1000:.0f} ms")
-    cards[1].metric("SemShareKV prefill", f"{result.prefill_seconds_semshare * 1000:.0f} ms")
+    cards = st.columns(5)
+    cards[0].metric("Full prefill", format_seconds(result.prefill_seconds_full))
+    cards[1].metric("SemShareKV prefill", format_seconds(result.prefill_seconds_semshare))
     cards[2].metric("Speedup", f"{result.speedup:.2f}×", help="Full prefill time / SemShareKV prefill time.")
     cards[3].metric("Ideal speedup", f"{result.ideal_speedup:.2f}×",
                     help="1 / recompute fraction: the speedup if only recomputed entries cost time.")
+    cards[4].metric("Decode, full / SemShareKV",
+                    f"{format_seconds(result.decode_seconds_full)} / {format_seconds(result.decode_seconds_semshare)}",
+                    help=f"Time to generate up to {result.params.max_new_tokens} tokens from each cache.")
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _memory_metrics(result: ss.RunResult) -> None:
@@ -52,25 +59,23 @@ def _memory_metrics(result: ss.RunResult) -> None:
 
 
 def prefill_time_figure(result: ss.RunResult) -> go.Figure:
-    names = ["full prefill", "SemShareKV prefill", "reference prefill (earlier)",
-             "decode, full", "decode, SemShareKV"]
-    seconds = [result.prefill_seconds_full, result.prefill_seconds_semshare, result.reference_prefill_seconds,
-               result.decode_seconds_full, result.decode_seconds_semshare]
-    bar_colors = [colors.FULL_PREFILL, colors.SEMSHARE, colors.EVICTED, colors.FULL_PREFILL, colors.SEMSHARE]
-    figure = go.Figure(go.Bar(x=names, y=[value * 1000 for value in seconds], marker_color=bar_colors,
-                              hovertemplate="%{x}<br>%{y:.1f} ms<extra></extra>"))
-    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Prefill and decode time",
-                         yaxis_title="time (ms)")
+    names = ["full prefill", "SemShareKV prefill", "reference prefill (earlier)"]
+    seconds = [result.prefill_seconds_full, result.prefill_seconds_semshare, result.reference_prefill_seconds]
+    bar_colors = [colors.FULL_PREFILL, colors.SEMSHARE, colors.EVICTED]
+    figure = go.Figure(go.Bar(x=names, y=seconds, marker_color=bar_colors,
+                              hovertemplate="%{x}<br>%{y:.3f} s<extra></extra>"))
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Prefill time of the target",
+                         yaxis_title="time (s)")
     return figure
 
 
 def phase_time_figure(result: ss.RunResult) -> go.Figure:
     phases = list(result.phase_seconds)
-    milliseconds = [result.phase_seconds[phase] * 1000 for phase in phases]
-    figure = go.Figure(go.Bar(x=milliseconds, y=phases, orientation="h", marker_color=colors.REUSED,
-                              hovertemplate="%{y}<br>%{x:.1f} ms<extra></extra>"))
-    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Time by phase",
-                         xaxis_title="time (ms)", yaxis=dict(autorange="reversed"))
+    seconds = [result.phase_seconds[phase] for phase in phases]
+    figure = go.Figure(go.Bar(x=seconds, y=phases, orientation="h", marker_color=colors.REUSED,
+                              hovertemplate="%{y}<br>%{x:.3f} s<extra></extra>"))
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="SemShareKV prefill time by phase",
+                         xaxis_title="time (s)", yaxis=dict(autorange="reversed"))
     return figure
 
 
@@ -84,7 +89,7 @@ def kv_bytes_figure(result: ss.RunResult) -> go.Figure:
     figure.add_trace(go.Bar(x=layers, y=semshare, name="SemShareKV (kept)", marker_color=colors.SEMSHARE,
                             hovertemplate="layer %{x}<br>%{y:.3f} MiB<extra>SemShareKV</extra>"))
     figure.update_layout(barmode="group", height=360, margin=dict(t=40, b=40), title="KV cache bytes per layer",
-                         xaxis_title="layer", yaxis_title="KV cache (MiB)", legend=dict(orientation="h", y=1.12))
+                         xaxis_title="layer", yaxis_title="KV cache (MiB)", legend=colors.TOP_RIGHT_LEGEND)
     return figure
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 
 def token_window(n_tokens: int, key: str, default_width: int = 100) -> tuple[int, int]:
-    """Draw width and start sliders; return the [start, end) target positions to show.
+    """Draw width and start sliders and return the [start, end) target positions to show.
 
     Run inside a fragment: moving these sliders redraws only that view.
     """
@@ -21,7 +21,7 @@ def token_window(n_tokens: int, key: str, default_width: int = 100) -> tuple[int
     if last_start <= 0:
         return 0, n_tokens
 
-    # A wider window lowers the last valid start; clamp the stored value before the slider reads it.
+    # A wider window lowers the last valid start, so clamp the stored value before the slider reads it.
     if st.session_state.get(start_key, 0) > last_start:
         st.session_state[start_key] = last_start
     start = st.slider("First target position", min_value=0, max_value=last_start, key=start_key,
