@@ -16,9 +16,11 @@ class PipelineParams:
     """
 
     # Matching (E cache, RoPE on embeddings, LSH)
-    rope_in_matching: bool = field(default=True, metadata={
+    rope_in_matching: bool = field(default=False, metadata={
         "help": "Rotate the token embeddings with RoPE at their own positions before hashing, "
-                "so that matching prefers reference tokens at nearby positions."})
+                "so that matching prefers reference tokens at nearby positions. Off by default: "
+                "on OneStopEnglish pairs it matched the same token far less often (see docs/method-choices.md); "
+                "ties are broken towards the same relative position either way."})
     matching_rope_base: float = field(default=10000.0, metadata={
         "help": "RoPE base used to rotate the embeddings for matching (not the model's own base)."})
     lsh_bits: int = field(default=128, metadata={

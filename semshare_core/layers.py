@@ -1,0 +1,96 @@
+"""Pieces of a Llama-style decoder layer, run on any subset of token positions.
+
+The engine calls these instead of the model's own layer forward, so that each layer
+computes queries, keys, values, attention and MLP only for the tokens it recomputes.
+Tensors carry no batch dimension: hidden states are (N, d), keys and values (Hkv, N, D).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def rope_tables(model, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the model's own (cos, sin) for `positions`, each (N, D)."""
+    rotary = model.model.rotary_emb
+    probe = torch.empty(0, dtype=dtype, device=positions.device)
+    cos, sin = rotary(probe, positions[None, :])
+    return cos[0], sin[0]
+
+
+def delta_rope_tables(model, delta: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (cos, sin) of a pure rotation by `delta` positions, each (N, D).
+
+    A key rotated at position m becomes the key at position t after a further rotation
+    by t - m. The model's attention scaling, if any, is already in the stored key, so it
+    is not applied again here.
+    """
+    inv_freq = model.model.rotary_emb.inv_freq.to(device=delta.device, dtype=torch.float32)
+    angles = delta.float()[:, None] * inv_freq[None, :]  # (N, D/2)
+    angles = torch.cat((angles, angles), dim=-1)         # (N, D)
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rotation(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate x (H, N, D) with per-token tables (N, D)."""
+    return x * cos[None] + rotate_half(x) * sin[None]
+
+
+def project_qkv(attn, normed: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+    """Project normed hidden states (N, d) to rotated q (H, N, D), rotated k and v (Hkv, N, D)."""
+    n_tokens = normed.shape[0]
+    head_dim = attn.head_dim
+    q = attn.q_proj(normed).view(n_tokens, -1, head_dim).transpose(0, 1)
+    k = attn.k_proj(normed).view(n_tokens, -1, head_dim).transpose(0, 1)
+    v = attn.v_proj(normed).view(n_tokens, -1, head_dim).transpose(0, 1)
+    return apply_rotation(q, cos, sin), apply_rotation(k, cos, sin), v
+
+
+def attend(attn, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+           query_positions: torch.Tensor | None, key_positions: torch.Tensor | None) -> torch.Tensor:
+    """Attention of queries (H, S, D) over keys and values (Hkv, N, D); returns (S, H*D) after o_proj.
+
+    With positions given, a query sees only keys at positions up to its own. Without
+    them the attention is unmasked (decoding one token over its whole cache).
+    """
+    n_queries, n_keys = q.shape[1], keys.shape[1]
+    if query_positions is None:
+        mask, causal = None, False
+    elif n_queries == n_keys and torch.equal(query_positions, key_positions):
+        mask, causal = None, True
+    else:
+        mask, causal = key_positions[None, :] <= query_positions[:, None], False  # (S, N)
+
+    out = F.scaled_dot_product_attention(
+        q[None], keys[None], values[None], attn_mask=mask, is_causal=causal,
+        scale=attn.scaling, enable_gqa=q.shape[0] != keys.shape[0])  # (1, H, S, D)
+    out = out[0].transpose(0, 1).reshape(n_queries, -1)
+    return attn.o_proj(out)
+
+
+def attention_probs(attn, q: torch.Tensor, keys: torch.Tensor,
+                    query_positions: torch.Tensor, key_positions: torch.Tensor) -> torch.Tensor:
+    """Return softmax attention (H, S, N) of a few queries, for ranking tokens by attention received."""
+    groups = q.shape[0] // keys.shape[0]
+    expanded = keys.repeat_interleave(groups, dim=0)               # (H, N, D)
+    scores = (q @ expanded.transpose(1, 2)).float() * attn.scaling  # (H, S, N)
+    visible = key_positions[None, :] <= query_positions[:, None]   # (S, N)
+    scores = scores.masked_fill(~visible[None], float("-inf"))
+    return scores.softmax(dim=-1)
+
+
+def feed_forward(layer, hidden: torch.Tensor, attn_out: torch.Tensor) -> torch.Tensor:
+    """Add the attention output and the MLP block to the residual stream."""
+    hidden = hidden + attn_out
+    return hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+
+
+def final_logits(model, hidden: torch.Tensor) -> torch.Tensor:
+    """Logits (N, vocab) in float32 from last-layer hidden states (N, d)."""
+    return model.lm_head(model.model.norm(hidden)).float()

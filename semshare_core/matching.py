@@ -1,0 +1,142 @@
+"""Token matching: E cache, RoPE on embeddings, random-hyperplane LSH and Hamming search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from datasketch import MinHash
+
+from .params import PipelineParams
+
+_TARGET_CHUNK = 1024
+
+
+@dataclass
+class MatchResult:
+    mapping: torch.Tensor     # (T,) long: reference position for each target position
+    distance: torch.Tensor    # (T,) float: mean Hamming distance per table, in bits
+    similarity: float         # prompt-level similarity in [0, 1]
+    mean_distance: float      # d in the similarity formula
+
+
+def embedding_cache(model, token_ids: list[int]) -> torch.Tensor:
+    """Return the input embeddings of `token_ids` as float32 on the CPU."""
+    embed = model.get_input_embeddings()
+    ids = torch.tensor(token_ids, dtype=torch.long, device=embed.weight.device)
+    with torch.no_grad():
+        return embed(ids).float().cpu()  # (N, d)
+
+
+def embedding_center(model) -> torch.Tensor:
+    """Mean input embedding over the vocabulary.
+
+    Token embeddings share a large common component. Hyperplanes through the origin
+    would then give most tokens the same bits, so hashing uses centred vectors.
+    """
+    with torch.no_grad():
+        return model.get_input_embeddings().weight.float().mean(dim=0).cpu()  # (d,)
+
+
+def rotate_embeddings(embeddings: torch.Tensor, base: float) -> torch.Tensor:
+    """Rotate dimension pairs (2k, 2k+1) by position * base^(-2k/d), as RoPE does."""
+    n_tokens, width = embeddings.shape
+    half = width // 2
+    inv_freq = base ** (-torch.arange(half, dtype=torch.float32) * 2 / width)  # (d/2,)
+    angles = torch.arange(n_tokens, dtype=torch.float32)[:, None] * inv_freq[None, :]  # (N, d/2)
+    cos, sin = angles.cos(), angles.sin()
+
+    even, odd = embeddings[:, 0:2 * half:2], embeddings[:, 1:2 * half:2]
+    rotated = embeddings.clone()
+    rotated[:, 0:2 * half:2] = even * cos - odd * sin
+    rotated[:, 1:2 * half:2] = even * sin + odd * cos
+    return rotated
+
+
+def lsh_signatures(vectors: torch.Tensor, params: PipelineParams) -> torch.Tensor:
+    """Return +-1 signatures of shape (N, bits * tables) from random hyperplanes."""
+    generator = torch.Generator().manual_seed(params.lsh_seed)
+    width = vectors.shape[1]
+    planes = torch.randn(width, params.lsh_bits * params.lsh_tables, generator=generator)
+    return torch.where(vectors @ planes >= 0, 1.0, -1.0)
+
+
+
+
+def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor,
+                   params: PipelineParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Map each target token to the reference token at the smallest Hamming distance.
+
+    Ties go to the reference position closest to the target's relative position,
+    rather than to the first reference token, which would pile matches on the start.
+    """
+    n_target, n_reference = target_sig.shape[0], reference_sig.shape[0]
+    total_bits = target_sig.shape[1]
+    tie_weight = 0.5 / params.lsh_tables
+    reference_positions = torch.arange(n_reference, dtype=torch.float32)
+
+    mappings, distances = [], []
+    for start in range(0, n_target, _TARGET_CHUNK):
+        chunk = target_sig[start:start + _TARGET_CHUNK]
+        # Hamming distance of +-1 vectors: (bits - dot) / 2, averaged over tables.
+        hamming = (total_bits - chunk @ reference_sig.T) / (2 * params.lsh_tables)  # (t, R)
+        expected = (torch.arange(start, start + chunk.shape[0], dtype=torch.float32) + 0.5) \
+            * n_reference / n_target
+        offset = (reference_positions[None, :] - expected[:, None]).abs() / n_reference
+        best = (hamming + tie_weight * offset).argmin(dim=1)
+        mappings.append(best)
+        distances.append(hamming.gather(1, best[:, None]).squeeze(1))
+    return torch.cat(mappings), torch.cat(distances)
+
+
+def prompt_similarity(distance: torch.Tensor, span: tuple[int, int], params: PipelineParams) -> tuple[float, float]:
+    """Return (similarity, d): d is the mean match distance over the document tokens."""
+    start, end = span
+    scored = distance[start:end] if end > start else distance
+    mean_distance = float(scored.mean())
+    d_max = params.d_max_fraction * params.lsh_bits
+    similarity = float(np.clip(1.0 - mean_distance / d_max, 0.0, 1.0))
+    return similarity, mean_distance
+
+
+def match_prompts(model, reference_ids: list[int], target_ids: list[int], target_span: tuple[int, int],
+                  params: PipelineParams) -> MatchResult:
+    """Score the prompt pair, then match every target token to a reference token.
+
+    The prompt similarity, which decides whether to reuse at all, compares plain
+    embeddings: choosing a reference precedes adding positions. The token mapping uses
+    the RoPE-rotated embeddings when `rope_in_matching` is set.
+    """
+    center = embedding_center(model)
+    reference_vectors = embedding_cache(model, reference_ids) - center
+    target_vectors = embedding_cache(model, target_ids) - center
+    reference_sig = lsh_signatures(reference_vectors, params)
+    target_sig = lsh_signatures(target_vectors, params)
+    mapping, distance = nearest_tokens(target_sig, reference_sig, params)
+    similarity, mean_distance = prompt_similarity(distance, target_span, params)
+
+    if params.rope_in_matching:
+        reference_sig = lsh_signatures(rotate_embeddings(reference_vectors, params.matching_rope_base), params)
+        target_sig = lsh_signatures(rotate_embeddings(target_vectors, params.matching_rope_base), params)
+        mapping, distance = nearest_tokens(target_sig, reference_sig, params)
+    return MatchResult(mapping=mapping, distance=distance, similarity=similarity, mean_distance=mean_distance)
+
+
+def lexical_similarity(text_a: str, text_b: str, shingle_words: int = 3, num_perm: int = 128) -> float:
+    """Estimate the Jaccard similarity of the two texts' word shingles with MinHash."""
+    hashes = []
+    for text in (text_a, text_b):
+        minhash = MinHash(num_perm=num_perm, seed=1)
+        for shingle in word_shingles(text, shingle_words):
+            minhash.update(shingle.encode("utf-8"))
+        hashes.append(minhash)
+    return float(hashes[0].jaccard(hashes[1]))
+
+
+def word_shingles(text: str, size: int) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}

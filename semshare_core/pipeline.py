@@ -1,0 +1,178 @@
+"""One comparison run: SemShareKV against the full prefill on the same target prompt."""
+
+from __future__ import annotations
+
+import logging
+import resource
+import statistics
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import analysis
+from .baseline import FullPrefill, full_prefill
+from .decode import decode_from_layers, decode_from_model
+from .engine import LayerKV, PrefillOutput, PrefillTrace, ReusedCache, selective_prefill
+from .matching import MatchResult, lexical_similarity, match_prompts
+from .model import ModelBundle
+from .params import PipelineParams
+from .prompts import DEFAULT_INSTRUCTION, build_prompt
+from .result import RunResult
+from .timing import PhaseTimer, stopwatch
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass
+class SemShareRun:
+    match: MatchResult
+    reused: ReusedCache | None
+    prefill: PrefillOutput
+    phase_seconds: dict[str, float]
+    fallback_reason: str | None
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(self.phase_seconds.values()))
+
+
+def compare(bundle: ModelBundle, reference_text: str, target_text: str,
+            params: PipelineParams | None = None, *, instruction: str = DEFAULT_INSTRUCTION,
+            truncate: int | None = None, progress: ProgressCallback | None = None,
+            timing_repeats: int = 1) -> RunResult:
+    """Run the full prefill and SemShareKV on the target and measure both.
+
+    The reference prompt is prefilled first and its cache stored, as a server would have
+    done when it served that prompt; that time is reported but not counted. Each timed
+    prefill runs once untimed first (warm-up), then `timing_repeats` times; the median counts.
+    """
+    params = params or PipelineParams()
+    report = progress or (lambda phase, fraction: None)
+    model, tokenizer, device = bundle.model, bundle.tokenizer, bundle.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    report("tokenize", 0.0)
+    reference = build_prompt(bundle, reference_text, instruction, truncate, params.max_new_tokens)
+    target = build_prompt(bundle, target_text, instruction, truncate, params.max_new_tokens)
+    reference_ids = torch.tensor(reference.token_ids, device=device)
+    target_ids = torch.tensor(target.token_ids, device=device)
+
+    report("reference prefill", 0.1)
+    reference_prefill = full_prefill(model, reference_ids)
+
+    report("full prefill", 0.2)
+    warmup = full_prefill(model, target_ids, hidden_states=True)
+    full = _median_run([full_prefill(model, target_ids) for _ in range(timing_repeats)],
+                       lambda run: run.seconds)
+
+    report("semshare prefill", 0.4)
+    run_once = lambda record: _semshare_prefill(model, reference, target, target_ids,
+                                                reference_prefill, full, params, record)
+    run_once(record=False)
+    semshare = _median_run([run_once(record=True) for _ in range(timing_repeats)],
+                           lambda run: run.seconds)
+
+    report("decode", 0.6)
+    timings = {}
+    true_kv = full.kv
+    with stopwatch(device, timings, "full"):
+        generation_full = decode_from_model(model, tokenizer, full.past_key_values, full.logits,
+                                            target.n_tokens, params)
+    with stopwatch(device, timings, "semshare"):
+        generation_semshare = decode_from_layers(model, tokenizer, semshare.prefill.cache,
+                                                 semshare.prefill.logits, target.n_tokens, params)
+
+    report("analysis", 0.85)
+    views = _analyse(model, semshare, true_kv, warmup, target.n_tokens)
+    lexical = lexical_similarity(reference.text, target.text)
+
+    report("done", 1.0)
+    return RunResult(
+        model_name=bundle.name, device=str(device), dtype=str(bundle.dtype).replace("torch.", ""),
+        params=params, reference=reference, target=target, n_layers=bundle.n_layers,
+        similarity=semshare.match.similarity, lexical_similarity=lexical,
+        reused=semshare.fallback_reason is None, fallback_reason=semshare.fallback_reason,
+        mapping=semshare.match.mapping.cpu().numpy(), match_distance=semshare.match.distance.cpu().numpy(),
+        recomputed=semshare.prefill.trace.recomputed.numpy(), retained=semshare.prefill.trace.retained.numpy(),
+        hd_tokens=semshare.prefill.trace.hd_tokens.numpy(),
+        kv_deviation_before=views["before"], kv_deviation_after=views["after"],
+        attention_deviation=views["attention"],
+        output_full=generation_full.text, output_semshare=generation_semshare.text,
+        output_tokens_full=generation_full.tokens, output_tokens_semshare=generation_semshare.tokens,
+        first_token_probs_full=analysis.top_probs(tokenizer, full.logits),
+        first_token_probs_semshare=analysis.top_probs(tokenizer, semshare.prefill.logits),
+        max_abs_logit_diff=float((semshare.prefill.logits - full.logits).abs().max()),
+        first_token_agree=bool(full.logits.argmax() == semshare.prefill.logits.argmax()),
+        rouge_l_outputs=analysis.rouge_l(generation_full.text, generation_semshare.text),
+        prefill_seconds_full=full.seconds, prefill_seconds_semshare=semshare.seconds,
+        reference_prefill_seconds=reference_prefill.seconds, phase_seconds=semshare.phase_seconds,
+        decode_seconds_full=timings["full"], decode_seconds_semshare=timings["semshare"],
+        kv_bytes_per_layer_full=np.array([k.nbytes + v.nbytes for k, v in true_kv]),
+        kv_bytes_per_layer_semshare=np.array([layer.nbytes for layer in semshare.prefill.cache]),
+        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        cuda_memory=_cuda_memory(device),
+        extras={"torch_threads": torch.get_num_threads(), "match_mean_distance": semshare.match.mean_distance,
+                "timing_repeats": timing_repeats})
+
+
+def _semshare_prefill(model, reference, target, target_ids, reference_prefill: FullPrefill,
+                      full: FullPrefill, params: PipelineParams, record: bool) -> SemShareRun:
+    """Match, then either reuse the reference cache or fall back to a full prefill."""
+    timer = PhaseTimer(target_ids.device)
+    with timer.phase("matching"):
+        match = match_prompts(model, reference.token_ids, target.token_ids, target.document_span, params)
+
+    if match.similarity < params.similarity_threshold:
+        reason = (f"Prompt similarity {match.similarity:.2f} is below the threshold "
+                  f"{params.similarity_threshold:.2f}: the target was prefilled in full.")
+        phases = timer.as_dict() | {"full prefill (fallback)": full.seconds}
+        return SemShareRun(match, None, _fallback_output(full), phases, reason)
+
+    reused = ReusedCache(reference_prefill.kv, match.mapping.to(target_ids.device), params.rerotate_keys)
+    prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)
+    return SemShareRun(match, reused, prefill, timer.as_dict(), None)
+
+
+def _fallback_output(full: FullPrefill) -> PrefillOutput:
+    n_layers, n_tokens = len(full.kv), full.kv[0][0].shape[1]
+    positions = torch.arange(n_tokens, device=full.kv[0][0].device)
+    trace = PrefillTrace(
+        recomputed=torch.ones(n_layers, n_tokens, dtype=torch.bool),
+        retained=torch.ones(n_layers, n_tokens, dtype=torch.bool),
+        received=torch.zeros(n_layers, n_tokens),
+        hd_tokens=torch.empty(0, dtype=torch.long),
+        layer_kv=list(full.kv))
+    cache = [LayerKV(keys, values, positions) for keys, values in full.kv]
+    return PrefillOutput(cache=cache, logits=full.logits, trace=trace)
+
+
+def _analyse(model, semshare: SemShareRun, true_kv, warmup: FullPrefill, n_tokens: int) -> dict:
+    n_layers = len(true_kv)
+    if semshare.reused is None:
+        zeros = np.zeros((n_layers, n_tokens), dtype=np.float32)
+        return {"before": zeros, "after": zeros, "attention": np.zeros(n_layers)}
+    true_queries = analysis.true_last_queries(model, warmup.hidden_states, n_tokens)
+    return {
+        "before": analysis.deviation_before(model, semshare.reused, true_kv),
+        "after": analysis.deviation_after(semshare.prefill.trace, true_kv),
+        "attention": analysis.attention_deviation(model, semshare.prefill.trace, true_kv, true_queries),
+    }
+
+
+def _median_run(runs: list, seconds: Callable):
+    """Return the run with the median time (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=seconds)
+    median = statistics.median_low([seconds(run) for run in ordered])
+    return next(run for run in ordered if seconds(run) == median)
+
+
+def _cuda_memory(device: torch.device) -> dict[str, int] | None:
+    if device.type != "cuda":
+        return None
+    return {"max_memory_allocated": torch.cuda.max_memory_allocated(device),
+            "max_memory_reserved": torch.cuda.max_memory_reserved(device)}

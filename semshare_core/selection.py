@@ -1,0 +1,66 @@
+"""Which tokens each layer recomputes, and which tokens each layer keeps after prefill."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .params import PipelineParams
+
+
+def recompute_budget(layer_index: int, n_tokens: int, params: PipelineParams) -> int:
+    """Tokens whose hidden state layer `layer_index` passes on to the next layer.
+
+    Layer 0 passes on the high-deviation share; each deeper layer passes on
+    `recompute_decay` times as many (Recomp[i] = T * hd_fraction * decay^i).
+    """
+    return math.ceil(n_tokens * params.hd_fraction * params.recompute_decay ** layer_index)
+
+
+def retain_budget(layer_index: int, n_tokens: int, params: PipelineParams) -> int:
+    """Tokens layer `layer_index` keeps after prefill (Retain[i] = T * first * decay^i)."""
+    share = params.retain_first * params.retain_decay ** layer_index
+    return min(n_tokens, max(params.retain_min_tokens, math.ceil(n_tokens * share)))
+
+
+def hot_mask(received: torch.Tensor, mass: float) -> torch.Tensor:
+    """Mark the fewest tokens whose received attention sums to `mass` of the total."""
+    order = received.argsort(descending=True)
+    cumulative = received[order].cumsum(0) / received.sum().clamp_min(1e-12)
+    n_hot = int((cumulative < mass).sum()) + 1
+    mask = torch.zeros_like(received, dtype=torch.bool)
+    mask[order[:n_hot]] = True
+    return mask
+
+
+def top_with_tail(scores: torch.Tensor, budget: int, is_tail: torch.Tensor) -> torch.Tensor:
+    """Return sorted indices of the `budget` highest scores, always including tail entries."""
+    scores = scores.masked_fill(is_tail, float("inf"))
+    budget = min(max(budget, int(is_tail.sum())), scores.shape[0])
+    return scores.topk(budget).indices.sort().values
+
+
+def choose_recompute(layer_index: int, deviation: torch.Tensor, received: torch.Tensor,
+                     is_tail: torch.Tensor, n_tokens: int, params: PipelineParams) -> torch.Tensor:
+    """Pick, among this layer's active tokens, those that continue to the next layer.
+
+    deviation, received and is_tail are per active token. Layer 0 ranks by K/V
+    deviation alone (high-deviation tokens); deeper layers weight the deviation of hot
+    tokens by `hot_weight` and of cold tokens by `cold_weight`. Returns indices into the
+    active tokens.
+    """
+    budget = recompute_budget(layer_index, n_tokens, params)
+    if layer_index == 0:
+        scores = deviation
+    else:
+        hot = hot_mask(received, params.hot_mass)
+        scores = deviation * torch.where(hot, params.hot_weight, params.cold_weight)
+    return top_with_tail(scores.float(), budget, is_tail)
+
+
+def choose_retained(layer_index: int, received: torch.Tensor, is_tail: torch.Tensor,
+                    params: PipelineParams) -> torch.Tensor:
+    """Return sorted positions a layer keeps after prefill, ranked by attention received."""
+    budget = retain_budget(layer_index, received.shape[0], params)
+    return top_with_tail(received.float(), budget, is_tail)
