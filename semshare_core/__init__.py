@@ -21,6 +21,7 @@ from .model import EMBEDDED_MODEL_ID, ModelBundle, load_model
 from .params import PipelineParams
 from .pipeline import compare
 from .prompts import DEFAULT_INSTRUCTION, build_prompt
+from . import textio
 from .result import PromptInfo, RunResult, TokenProb
 
 __all__ = [

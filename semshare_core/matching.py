@@ -65,12 +65,14 @@ def lsh_signatures(vectors: torch.Tensor, params: PipelineParams) -> torch.Tenso
 
 
 
-def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor,
-                   params: PipelineParams) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor, params: PipelineParams,
+                   window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Map each target token to the reference token at the smallest Hamming distance.
 
     Ties go to the reference position closest to the target's relative position,
     rather than to the first reference token, which would pile matches on the start.
+    With `window`, only reference tokens within window/2 positions of that relative
+    position are searched.
     """
     n_target, n_reference = target_sig.shape[0], reference_sig.shape[0]
     total_bits = target_sig.shape[1]
@@ -84,8 +86,11 @@ def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor,
         hamming = (total_bits - chunk @ reference_sig.T) / (2 * params.lsh_tables)  # (t, R)
         expected = (torch.arange(start, start + chunk.shape[0], dtype=torch.float32) + 0.5) \
             * n_reference / n_target
-        offset = (reference_positions[None, :] - expected[:, None]).abs() / n_reference
-        best = (hamming + tie_weight * offset).argmin(dim=1)
+        offset = (reference_positions[None, :] - expected[:, None]).abs()  # (t, R)
+        scores = hamming + tie_weight * offset / n_reference
+        if window is not None and window < n_reference:
+            scores = scores.masked_fill(offset > window / 2, float("inf"))
+        best = scores.argmin(dim=1)
         mappings.append(best)
         distances.append(hamming.gather(1, best[:, None]).squeeze(1))
     return torch.cat(mappings), torch.cat(distances)
@@ -106,7 +111,10 @@ def match_prompts(model, reference_ids: list[int], target_ids: list[int], target
     """Score the prompt pair, then match every target token to a reference token.
 
     The prompt similarity, which decides whether to reuse at all, compares plain
-    embeddings: choosing a reference precedes adding positions. The token mapping uses
+    embeddings (choosing a reference precedes adding positions), each target token
+    against a window of `similarity_window` reference tokens around its relative
+    position. A fixed window keeps d independent of the reference's length: over a
+    whole long text, unrelated tokens find close neighbours by chance. The token mapping uses
     the RoPE-rotated embeddings when `rope_in_matching` is set.
     """
     center = embedding_center(model)
@@ -114,8 +122,9 @@ def match_prompts(model, reference_ids: list[int], target_ids: list[int], target
     target_vectors = embedding_cache(model, target_ids) - center
     reference_sig = lsh_signatures(reference_vectors, params)
     target_sig = lsh_signatures(target_vectors, params)
+    _, local_distance = nearest_tokens(target_sig, reference_sig, params, params.similarity_window)
+    similarity, mean_distance = prompt_similarity(local_distance, target_span, params)
     mapping, distance = nearest_tokens(target_sig, reference_sig, params)
-    similarity, mean_distance = prompt_similarity(distance, target_span, params)
 
     if params.rope_in_matching:
         reference_sig = lsh_signatures(rotate_embeddings(reference_vectors, params.matching_rope_base), params)

@@ -29,9 +29,13 @@ class PipelineParams:
         "help": "Independent LSH tables; the token distance is the mean Hamming distance over tables."})
     lsh_seed: int = field(default=0, metadata={
         "help": "Seed of the random hyperplanes."})
-    d_max_fraction: float = field(default=0.25, metadata={
+    d_max_fraction: float = field(default=0.5, metadata={
         "help": "d_max of the similarity clip(1 - d/d_max, 0, 1), as a fraction of the bits per table. "
-                "d is the mean nearest-neighbour Hamming distance over the target's document tokens."})
+                "d is the mean nearest-neighbour Hamming distance over the target's document tokens. "
+                "The default 0.5 puts d_max at the expected distance of two unrelated vectors."})
+    similarity_window: int = field(default=512, metadata={
+        "help": "Reference tokens, around each target token's relative position, searched when "
+                "computing the prompt similarity (not the token mapping)."})
     similarity_threshold: float = field(default=0.8, metadata={
         "help": "Reuse the reference cache only at or above this prompt similarity (0-1); "
                 "below it the run falls back to a full prefill."})
@@ -86,6 +90,7 @@ class PipelineParams:
             (self.lsh_bits >= 8, "lsh_bits must be at least 8"),
             (self.lsh_tables >= 1, "lsh_tables must be at least 1"),
             (0.0 < self.d_max_fraction <= 1.0, "d_max_fraction must be in (0, 1]"),
+            (self.similarity_window >= 8, "similarity_window must be at least 8"),
             (0.0 <= self.similarity_threshold <= 1.0, "similarity_threshold must be in [0, 1]"),
             (0.0 <= self.hd_fraction <= 1.0, "hd_fraction must be in [0, 1]"),
             (0.0 < self.recompute_decay <= 1.0, "recompute_decay must be in (0, 1]"),

@@ -1,0 +1,154 @@
+"""Engine tests on a tiny random Llama: exactness of recompute-all, real savings, retention."""
+
+import pytest
+import torch
+
+from semshare_core import layers as L
+from semshare_core.baseline import full_prefill
+from semshare_core.decode import decode_from_layers, decode_from_model
+from semshare_core.engine import ReusedCache, selective_prefill
+from semshare_core.params import PipelineParams
+from semshare_core.selection import recompute_budget, retain_budget
+from semshare_core.timing import PhaseTimer
+from tiny import tiny_llama
+
+CPU = torch.device("cpu")
+
+
+def random_ids(n: int, seed: int = 1) -> torch.Tensor:
+    return torch.randint(3, 99, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def reused_from(model, reference_ids, mapping, rerotate=True) -> ReusedCache:
+    reference = full_prefill(model, reference_ids)
+    return ReusedCache(reference.kv, mapping, rerotate)
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2, 1])
+def test_recompute_all_matches_model_forward(kv_heads):
+    model = tiny_llama(num_key_value_heads=kv_heads)
+    ids = random_ids(40)
+    full = full_prefill(model, ids)
+    params = PipelineParams(recompute_all=True, retention=False)
+
+    out = selective_prefill(model, ids, None, params, PhaseTimer(CPU))
+
+    assert torch.allclose(out.logits, full.logits, atol=1e-5)
+    for layer, (keys, values) in zip(out.cache, full.kv):
+        assert torch.allclose(layer.keys, keys, atol=1e-5)
+        assert torch.allclose(layer.values, values, atol=1e-5)
+
+
+def test_recompute_all_ignores_reused_cache():
+    model = tiny_llama()
+    ids = random_ids(30)
+    reused = reused_from(model, random_ids(25, seed=7), torch.randint(0, 25, (30,)))
+    params = PipelineParams(recompute_all=True, retention=False)
+
+    out = selective_prefill(model, ids, reused, params, PhaseTimer(CPU))
+
+    assert torch.allclose(out.logits, full_prefill(model, ids).logits, atol=1e-5)
+    assert out.trace.recomputed.all()
+
+
+def test_identity_reuse_of_same_prompt_is_exact():
+    # Reusing a prompt's own cache with the identity mapping must give the true cache.
+    model = tiny_llama()
+    ids = random_ids(50)
+    reused = reused_from(model, ids, torch.arange(50))
+    params = PipelineParams(retention=False, hd_fraction=0.2)
+
+    out = selective_prefill(model, ids, reused, params, PhaseTimer(CPU))
+
+    assert torch.allclose(out.logits, full_prefill(model, ids).logits, atol=1e-4)
+
+
+def test_rerotation_moves_key_to_new_position():
+    model = tiny_llama()
+    attn = model.model.layers[0].self_attn
+    hidden = torch.randn(1, 32)
+    old, new = torch.tensor([5]), torch.tensor([17])
+    _, key_old, _ = L.project_qkv(attn, hidden, *L.rope_tables(model, old, torch.float32))
+    _, key_new, _ = L.project_qkv(attn, hidden, *L.rope_tables(model, new, torch.float32))
+
+    moved = L.apply_rotation(key_old, *L.delta_rope_tables(model, new - old, torch.float32))
+
+    assert torch.allclose(moved, key_new, atol=1e-5)
+
+
+def test_partial_recompute_shrinks_with_depth():
+    model = tiny_llama()
+    n = 200
+    ids = random_ids(n)
+    reused = reused_from(model, random_ids(180, seed=3), torch.randint(0, 180, (n,)))
+    params = PipelineParams(hd_fraction=0.4, recompute_decay=0.5, tail_tokens=4, retention=False)
+
+    trace = selective_prefill(model, ids, reused, params, PhaseTimer(CPU)).trace
+
+    counts = trace.recomputed.sum(dim=1).tolist()
+    assert counts[0] == n
+    assert counts[1] == recompute_budget(0, n, params)
+    assert counts[2] == recompute_budget(1, n, params)
+    assert trace.recomputed[:, -4:].all()
+    # A token recomputed at layer i was recomputed at every layer below it.
+    assert (trace.recomputed[1:] <= trace.recomputed[:-1]).all()
+
+
+def test_recompute_fraction_counts_projected_tokens():
+    model = tiny_llama()
+    n = 120
+    ids = random_ids(n)
+    reused = reused_from(model, random_ids(100, seed=5), torch.randint(0, 100, (n,)))
+    params = PipelineParams(hd_fraction=0.3, recompute_decay=0.7, retention=False)
+    projected = []
+    hooks = [block.self_attn.k_proj.register_forward_hook(
+        lambda module, inputs, output: projected.append(inputs[0].shape[0]))
+        for block in model.model.layers]
+
+    trace = selective_prefill(model, ids, reused, params, PhaseTimer(CPU)).trace
+    for hook in hooks:
+        hook.remove()
+
+    assert sum(projected) == int(trace.recomputed.sum())
+    assert sum(projected) < n * len(model.model.layers)
+
+
+def test_retention_keeps_budget_and_tail():
+    model = tiny_llama()
+    n = 100
+    ids = random_ids(n)
+    reused = reused_from(model, random_ids(90, seed=4), torch.randint(0, 90, (n,)))
+    params = PipelineParams(retain_first=0.8, retain_decay=0.5, retain_min_tokens=10, tail_tokens=5)
+
+    out = selective_prefill(model, ids, reused, params, PhaseTimer(CPU))
+
+    for index, layer in enumerate(out.cache):
+        assert layer.keys.shape[1] == retain_budget(index, n, params)
+        assert set(range(n - 5, n)) <= set(layer.positions.tolist())
+    assert out.trace.retained.sum(dim=1).tolist() == [layer.keys.shape[1] for layer in out.cache]
+
+
+def test_engine_decode_matches_model_generate():
+    model = tiny_llama()
+    ids = random_ids(30)
+    params = PipelineParams(recompute_all=True, retention=False, max_new_tokens=12)
+    full = full_prefill(model, ids)
+    engine = selective_prefill(model, ids, None, params, PhaseTimer(CPU))
+    tokenizer = _StubDecoder()
+
+    from_model = decode_from_model(model, tokenizer, full.past_key_values, full.logits, 30, params)
+    from_engine = decode_from_layers(model, tokenizer, engine.cache, engine.logits, 30, params)
+    expected = model.generate(ids[None], max_new_tokens=12, do_sample=False, eos_token_id=None,
+                              pad_token_id=0)[0, 30:].tolist()
+
+    assert from_model.token_ids == expected
+    assert from_engine.token_ids == expected
+
+
+class _StubDecoder:
+    """Decodes ids to their numbers: the tiny model has no tokenizer, and only ids are compared."""
+
+    eos_token_id = None
+
+    def decode(self, ids, skip_special_tokens=False):
+        return " ".join(str(i) for i in ids)
