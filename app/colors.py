@@ -19,8 +19,9 @@ DEVIATION_SCALE = "Viridis"
 DISTANCE_SCALE = [[index / 10, color] for index, color in
                   enumerate(sample_colorscale("Plasma", [0.9 * step / 10 for step in range(11)]))]
 
-# Horizontal legend above the plot, right-aligned so that it clears a left-aligned title.
-TOP_RIGHT_LEGEND = dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom")
+# Horizontal legend between the title and the plot, left-aligned so that it clears the mode bar.
+# Figures that use it need a top margin of about 80 px.
+TOP_LEFT_LEGEND = dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="bottom")
 
 # Recompute shading of the target text, as an RGB triple for rgba() backgrounds.
 RECOMPUTED_RGB = (230, 159, 0)

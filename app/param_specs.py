@@ -42,6 +42,8 @@ SPECS: dict[str, ParamSpec] = {
     "lsh_tables": ParamSpec("LSH tables", MATCHING, "slider", "tables", 1, 8, 1),
     "lsh_seed": ParamSpec("LSH seed", MATCHING, "number", "integer seed", 0, 2**31 - 1, 1),
     "d_max_fraction": ParamSpec("d_max as share of bits", MATCHING, "slider", "share of bits, 0-1", 0.01, 1.0, 0.01),
+    "similarity_window": ParamSpec("Similarity search window", MATCHING, "select_slider", "tokens",
+                                   options=(8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)),
     "similarity_threshold": ParamSpec("Similarity threshold", MATCHING, "slider", "similarity, 0-1", 0.0, 1.0, 0.01),
     "rerotate_keys": ParamSpec("Re-rotate reused keys", REARRANGE, "toggle"),
     "hd_fraction": ParamSpec("High-deviation share at layer 0", RECOMPUTE, "slider", "share of tokens, 0-1",

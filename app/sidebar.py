@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import streamlit as st
@@ -83,13 +84,27 @@ def _param_controls() -> ss.PipelineParams | None:
             continue
         with st.expander(group, expanded=group == GROUPS[0]):
             for field in members:
-                values[field.name] = _param_widget(field.name, spec_for(field), help_texts.get(field.name, ""))
+                spec = widen_to_include(spec_for(field), field.default)
+                values[field.name] = _param_widget(field.name, spec, help_texts.get(field.name, ""))
 
     try:
         return ss.PipelineParams(**values)
     except ss.InvalidParameterError as error:
         st.error(f"Invalid parameter: {error}")
         return None
+
+
+def widen_to_include(spec: ParamSpec, default) -> ParamSpec:
+    """Return the spec widened so that the library's default is a valid widget value.
+
+    A default changed in the library would otherwise make Streamlit raise on the first render.
+    """
+    if spec.kind == "select_slider" and default not in spec.options:
+        return dataclasses.replace(spec, options=tuple(sorted({*spec.options, default})))
+    if spec.kind in ("slider", "number") and spec.min_value is not None and spec.max_value is not None:
+        return dataclasses.replace(spec, min_value=min(spec.min_value, default),
+                                   max_value=max(spec.max_value, default))
+    return spec
 
 
 def _param_widget(name: str, spec: ParamSpec, help_text: str):

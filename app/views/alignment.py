@@ -9,6 +9,7 @@ from plotly.colors import sample_colorscale
 
 import semshare_core as ss
 from app import colors
+from app.views.charts import show_chart
 from app.tokens import chart_label, hover_text
 from app.views.window import token_window
 
@@ -24,7 +25,7 @@ def render(result: ss.RunResult) -> None:
         st.info("This run has no token matching to show.")
         return
 
-    st.plotly_chart(overview_figure(result), key="alignment_overview")
+    show_chart(overview_figure(result), key="alignment_overview")
     st.caption("Each dot is one target token, placed at its matched reference position. "
                "Dots on the dashed line match the reference token at the same relative position. "
                "A band of dots near reference position 0 means matches pile on the first tokens.")
@@ -44,7 +45,7 @@ def similarity_sentence(result: ss.RunResult) -> str:
 def _window_view(result: ss.RunResult) -> None:
     st.markdown("**Matches in a window of target tokens**")
     start, end = token_window(result.n_target_tokens, key="alignment")
-    st.plotly_chart(window_figure(result, start, end), key="alignment_window")
+    show_chart(window_figure(result, start, end), key="alignment_window")
     st.caption("Lines join each target token (bottom) to its matched reference token (top). "
                "The reference row is shifted so that the median match sits above the window; "
                "lines that leave the frame go to reference tokens outside it. Hover a dot for details.")
@@ -70,7 +71,7 @@ def overview_figure(result: ss.RunResult) -> go.Figure:
         name=f"same relative position (slope {scale:.2f})", line=dict(dash="dash", color="grey"),
         hoverinfo="skip"))
     figure.update_layout(
-        height=420, margin=dict(t=30, b=40), legend=colors.TOP_RIGHT_LEGEND,
+        height=440, margin=dict(t=50, b=40), legend=colors.TOP_LEFT_LEGEND,
         xaxis_title="target token position (index)", yaxis_title="matched reference position (index)")
     return figure
 
@@ -99,7 +100,7 @@ def window_figure(result: ss.RunResult, start: int, end: int) -> go.Figure:
     _add_distance_colorbar(figure, max_distance)
 
     figure.update_layout(
-        height=520, margin=dict(t=20, b=20, l=60, r=20), showlegend=False,
+        height=520, margin=dict(t=20, b=50, l=60, r=20), showlegend=False,
         xaxis=dict(range=[start - 0.5, end - 0.5], title=f"target token position (reference shifted by {offset})"),
         yaxis=dict(range=[-0.75, 1.75], tickvals=[0, 1], ticktext=["target", "reference"], zeroline=False))
     return figure
@@ -127,11 +128,12 @@ def _add_token_row(figure: go.Figure, x: np.ndarray, positions: np.ndarray, toke
     figure.add_trace(go.Scatter(x=x, y=np.full(len(x), y), mode="markers", hovertext=hover,
                                 hoverinfo="text", marker=dict(size=6, color="black")))
     # Rotated annotations fit one readable label per token where horizontal text would overlap.
+    # They go in one layout update because add_annotation validates on each call (about 2 s for 160 labels).
     below = y == 0.0
-    for x_position, position in zip(x, positions):
-        figure.add_annotation(x=x_position, y=y, text=chart_label(tokens[position]), showarrow=False,
-                              textangle=-90, yshift=-8 if below else 8,
-                              yanchor="top" if below else "bottom", font=dict(size=11))
+    labels = [dict(x=x_position, y=y, text=chart_label(tokens[position]), showarrow=False, textangle=-90,
+                   yshift=-8 if below else 8, yanchor="top" if below else "bottom", font=dict(size=10))
+              for x_position, position in zip(x, positions)]
+    figure.update_layout(annotations=list(figure.layout.annotations) + labels)
 
 
 def _add_distance_colorbar(figure: go.Figure, max_distance: float) -> None:

@@ -10,20 +10,27 @@ from scipy.stats import spearmanr
 
 import semshare_core as ss
 from app import colors
+from app.views.charts import show_chart
 from app.tokens import hover_text
 
 LOG_FLOOR = 1e-4  # relative deviations below this share one colour on the log scale
 
 
 def render(result: ss.RunResult) -> None:
+    if not result.reused:
+        st.info("This run fell back to a full prefill, so its cache equals the full prefill's "
+                "and every deviation is zero.")
     _heatmaps(result)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(attention_deviation_figure(result), key="deviation_attention")
+        show_chart(attention_deviation_figure(result), key="deviation_attention")
         st.caption("Total variation distance between the last target token's attention with the "
                    "SemShareKV cache and with the full cache: 0 is identical, 1 is disjoint.")
     with right:
-        st.plotly_chart(rank_correlation_figure(result), key="deviation_rank_correlation")
+        rhos = adjacent_rank_correlation(np.asarray(result.kv_deviation_before, dtype=float))
+        show_chart(rank_correlation_figure(rhos), key="deviation_rank_correlation")
+        if np.isnan(rhos).all():
+            st.caption("No layer has varying deviations, so there is no ranking to correlate.")
         st.caption("Spearman rank correlation of per-token deviation (before recompute) between "
                    "adjacent layers. High values mean the same tokens deviate in both layers, "
                    "which is why tokens chosen at one layer stay good choices at the next.")
@@ -39,7 +46,7 @@ def _heatmaps(result: ss.RunResult) -> None:
                                     value=99.0, step=0.5, key="deviation_percentile",
                                     help="Values above this percentile of both maps share the top colour "
                                          "(unit: percent).")
-    st.plotly_chart(deviation_figure(result, log_scale=scale == "log10", percentile=percentile),
+    show_chart(deviation_figure(result, log_scale=scale == "log10", percentile=percentile),
                     key="deviation_heatmaps")
     st.caption("Relative KV deviation per layer and target token against the full prefill's cache: "
                "(‖K − K_full‖ + ‖V − V_full‖) / (‖K_full‖ + ‖V_full‖). Both maps share one colour scale. "
@@ -55,7 +62,9 @@ def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float) -
     finite = both[np.isfinite(both)]
     z_min = float(finite.min(initial=0.0)) if log_scale else 0.0
     z_max = float(np.percentile(finite, percentile)) if finite.size else 1.0
-    z_max = max(z_max, z_min + 1e-9)
+    if z_max - z_min < 1e-6:
+        # All deviations are equal, as after a fallback to full prefill, so any span shows one colour.
+        z_max = z_min + 1.0
 
     tokens = np.array([hover_text(token) for token in result.target.tokens], dtype=object)
     hover_tokens = np.tile(tokens, (before.shape[0], 1))  # (L, T)
@@ -83,8 +92,9 @@ def attention_deviation_figure(result: ss.RunResult) -> go.Figure:
     figure = go.Figure(go.Scatter(
         x=np.arange(len(values)), y=values, mode="lines+markers", line=dict(color=colors.SEMSHARE),
         hovertemplate="layer %{x}<br>TV distance %{y:.4f}<extra></extra>"))
-    figure.update_layout(height=320, margin=dict(t=30, b=40), title="Attention deviation of the last token",
-                         xaxis_title="layer", yaxis_title="total variation distance (0-1)")
+    figure.update_layout(height=320, margin=dict(t=30, b=40), title="Last-token attention deviation",
+                         xaxis_title="layer", yaxis_title="total variation distance (0-1)",
+                         yaxis_rangemode="tozero")
     return figure
 
 
@@ -103,14 +113,13 @@ def adjacent_rank_correlation(deviation: np.ndarray) -> np.ndarray:
     return np.asarray(rhos, dtype=float)
 
 
-def rank_correlation_figure(result: ss.RunResult) -> go.Figure:
-    rhos = adjacent_rank_correlation(np.asarray(result.kv_deviation_before, dtype=float))
+def rank_correlation_figure(rhos: np.ndarray) -> go.Figure:
     figure = go.Figure(go.Scatter(
         x=np.arange(len(rhos)), y=rhos, customdata=np.arange(1, len(rhos) + 1), mode="lines+markers",
         line=dict(color=colors.REUSED),
         hovertemplate="layers %{x} and %{customdata}<br>Spearman rho %{y:.3f}<extra></extra>"))
     figure.add_hline(y=0.85, line_dash="dash", line_color="grey",
                      annotation_text="0.85 (reported for 7-8B models)", annotation_position="bottom right")
-    figure.update_layout(height=320, margin=dict(t=30, b=40), title="Deviation rank correlation, layer i vs i+1",
+    figure.update_layout(height=320, margin=dict(t=30, b=40), title="Rank correlation, layer i vs i+1",
                          xaxis_title="layer i", yaxis_title="Spearman rho", yaxis_range=[-0.1, 1.05])
     return figure

@@ -11,6 +11,7 @@ import streamlit as st
 
 import semshare_core as ss
 from app import colors
+from app.views.charts import show_chart
 from app.tokens import chart_label, hover_text
 
 # Okabe-Ito vermillion and sky blue. Strike-through and underline carry the same meaning without colour.
@@ -31,7 +32,7 @@ def render(result: ss.RunResult) -> None:
     st.caption("Word-level diff: struck-through words appear only in the full-prefill output, "
                "underlined words only in the SemShareKV output.")
 
-    st.plotly_chart(first_token_figure(result), key="outputs_first_token")
+    show_chart(first_token_figure(result), key="outputs_first_token")
     st.caption("Probabilities of each cache's top first tokens. A missing bar means the token is "
                "not in that cache's top list, not that its probability is zero.")
 
@@ -111,6 +112,6 @@ def first_token_figure(result: ss.RunResult) -> go.Figure:
         hovers = [hover_text(entries[token_id].token) for token_id in token_ids]
         figure.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=color, customdata=hovers,
                                 hovertemplate=f"{name}<br>%{{customdata}}<br>p = %{{y:.4f}}<extra></extra>"))
-    figure.update_layout(barmode="group", height=360, margin=dict(t=40, b=40), title="First-token top-k probabilities",
-                         xaxis_title="token (id)", yaxis_title="probability (0-1)", legend=colors.TOP_RIGHT_LEGEND)
+    figure.update_layout(barmode="group", height=380, margin=dict(t=80, b=40), title="First-token top-k probabilities",
+                         xaxis_title="token (id)", yaxis_title="probability (0-1)", legend=colors.TOP_LEFT_LEGEND)
     return figure

@@ -8,6 +8,7 @@ import streamlit as st
 
 import semshare_core as ss
 from app import colors
+from app.views.charts import show_chart
 from app.tokens import hover_text, html_token
 
 EVICTED, REUSED, RECOMPUTED = 0, 1, 2
@@ -16,10 +17,12 @@ STATE_COLORS = {EVICTED: colors.EVICTED, REUSED: colors.REUSED, RECOMPUTED: colo
 
 
 def render(result: ss.RunResult) -> None:
-    st.plotly_chart(state_grid_figure(result), key="recompute_grid")
+    if not result.reused:
+        st.info("This run fell back to a full prefill, so every entry was computed from the target itself.")
+    show_chart(state_grid_figure(result), key="recompute_grid")
     st.caption("A token evicted after prefill shows as evicted even if that layer recomputed it; "
                "hover a cell for both flags.")
-    st.plotly_chart(state_counts_figure(result), key="recompute_counts")
+    show_chart(state_counts_figure(result), key="recompute_counts")
     _shaded_text(result)
 
 
@@ -60,8 +63,8 @@ def state_counts_figure(result: ss.RunResult) -> go.Figure:
         counts = (states == state).sum(axis=1)
         figure.add_trace(go.Bar(x=layers, y=counts, name=STATE_NAMES[state], marker_color=STATE_COLORS[state],
                                 hovertemplate=f"layer %{{x}}<br>{STATE_NAMES[state]} %{{y}} tokens<extra></extra>"))
-    figure.update_layout(barmode="stack", height=340, margin=dict(t=30, b=40), title="Tokens per layer by state",
-                         xaxis_title="layer", yaxis_title="target tokens", legend=colors.TOP_RIGHT_LEGEND)
+    figure.update_layout(barmode="stack", height=360, margin=dict(t=80, b=40), title="Tokens per layer by state",
+                         xaxis_title="layer", yaxis_title="target tokens", legend=colors.TOP_LEFT_LEGEND)
     return figure
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 import semshare_core as ss
 from app import colors
+from app.views.charts import show_chart
 
 MIB = 1024 ** 2
 
@@ -16,31 +17,31 @@ def render(result: ss.RunResult) -> None:
     _time_metrics(result)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(prefill_time_figure(result), key="speed_prefill")
+        show_chart(prefill_time_figure(result), key="speed_prefill")
     with right:
-        st.plotly_chart(phase_time_figure(result), key="speed_phases")
+        show_chart(phase_time_figure(result), key="speed_phases")
     st.caption(f"Times of one run on {result.device}, not averaged. The reference prefill happened "
                "before the target arrived in a real deployment, so the speedup leaves it out. "
                "Matching overhead is only amortised on long prompts: the SemShareKV authors report "
                "small gains below about 700 tokens.")
 
     _memory_metrics(result)
-    st.plotly_chart(kv_bytes_figure(result), key="speed_kv_bytes")
+    show_chart(kv_bytes_figure(result), key="speed_kv_bytes")
     st.caption("Bytes of K and V kept per layer after prefill, before decoding.")
     if result.cuda_memory:
         _cuda_memory(result.cuda_memory)
 
 
 def _time_metrics(result: ss.RunResult) -> None:
-    cards = st.columns(5)
+    cards = st.columns(6)
     cards[0].metric("Full prefill", format_seconds(result.prefill_seconds_full))
     cards[1].metric("SemShareKV prefill", format_seconds(result.prefill_seconds_semshare))
     cards[2].metric("Speedup", f"{result.speedup:.2f}×", help="Full prefill time / SemShareKV prefill time.")
     cards[3].metric("Ideal speedup", f"{result.ideal_speedup:.2f}×",
                     help="1 / recompute fraction: the speedup if only recomputed entries cost time.")
-    cards[4].metric("Decode, full / SemShareKV",
-                    f"{format_seconds(result.decode_seconds_full)} / {format_seconds(result.decode_seconds_semshare)}",
-                    help=f"Time to generate up to {result.params.max_new_tokens} tokens from each cache.")
+    decode_help = f"Time to generate up to {result.params.max_new_tokens} tokens from this cache."
+    cards[4].metric("Decode, full", format_seconds(result.decode_seconds_full), help=decode_help)
+    cards[5].metric("Decode, SemShareKV", format_seconds(result.decode_seconds_semshare), help=decode_help)
 
 
 def format_seconds(seconds: float) -> str:
@@ -64,7 +65,7 @@ def prefill_time_figure(result: ss.RunResult) -> go.Figure:
     bar_colors = [colors.FULL_PREFILL, colors.SEMSHARE, colors.EVICTED]
     figure = go.Figure(go.Bar(x=names, y=seconds, marker_color=bar_colors,
                               hovertemplate="%{x}<br>%{y:.3f} s<extra></extra>"))
-    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Prefill time of the target",
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="Target prefill time",
                          yaxis_title="time (s)")
     return figure
 
@@ -74,7 +75,7 @@ def phase_time_figure(result: ss.RunResult) -> go.Figure:
     seconds = [result.phase_seconds[phase] for phase in phases]
     figure = go.Figure(go.Bar(x=seconds, y=phases, orientation="h", marker_color=colors.REUSED,
                               hovertemplate="%{y}<br>%{x:.3f} s<extra></extra>"))
-    figure.update_layout(height=360, margin=dict(t=40, b=40), title="SemShareKV prefill time by phase",
+    figure.update_layout(height=360, margin=dict(t=40, b=40), title="SemShareKV prefill by phase",
                          xaxis_title="time (s)", yaxis=dict(autorange="reversed"))
     return figure
 
@@ -88,8 +89,8 @@ def kv_bytes_figure(result: ss.RunResult) -> go.Figure:
                             hovertemplate="layer %{x}<br>%{y:.3f} MiB<extra>full</extra>"))
     figure.add_trace(go.Bar(x=layers, y=semshare, name="SemShareKV (kept)", marker_color=colors.SEMSHARE,
                             hovertemplate="layer %{x}<br>%{y:.3f} MiB<extra>SemShareKV</extra>"))
-    figure.update_layout(barmode="group", height=360, margin=dict(t=40, b=40), title="KV cache bytes per layer",
-                         xaxis_title="layer", yaxis_title="KV cache (MiB)", legend=colors.TOP_RIGHT_LEGEND)
+    figure.update_layout(barmode="group", height=380, margin=dict(t=80, b=40), title="KV cache bytes per layer",
+                         xaxis_title="layer", yaxis_title="KV cache (MiB)", legend=colors.TOP_LEFT_LEGEND)
     return figure
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 
-def token_window(n_tokens: int, key: str, default_width: int = 100) -> tuple[int, int]:
+def token_window(n_tokens: int, key: str, default_width: int = 80) -> tuple[int, int]:
     """Draw width and start sliders and return the [start, end) target positions to show.
 
     Run inside a fragment: moving these sliders redraws only that view.
