@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import semshare_core as ss
 from app import presets, sidebar
@@ -65,6 +66,27 @@ FIGURE_BUILDERS = {
     "phase time": lambda result: speed.phase_time_figure(result),
     "kv bytes": lambda result: speed.kv_bytes_figure(result),
 }
+
+
+def render_results_page(result):
+    from app.results import render_results
+
+    render_results(result, is_stale=False)
+
+
+@pytest.mark.parametrize("reused", [True, False], ids=["reused", "fallback"])
+def test_results_page_renders_all_views(reused):
+    result = make_result(reused=reused)
+    result.cuda_memory = {"max_memory_allocated": 3 * 2 ** 20, "max_memory_reserved": 4 * 2 ** 20}
+    at = AppTest.from_function(render_results_page, args=(result,), default_timeout=30).run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert len(at.tabs) == 5
+    for tab in at.tabs:
+        assert len(tab.get("plotly_chart")) >= 1, f"tab {tab.label!r} has no Plotly chart"
+    metric_labels = [metric.label for metric in at.metric]
+    assert "max memory allocated" in metric_labels
+    assert any("fell back" in warning.value for warning in at.warning) == (not reused)
 
 
 @pytest.mark.parametrize("reused", [True, False], ids=["reused", "fallback"])

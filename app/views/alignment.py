@@ -47,8 +47,8 @@ def _window_view(result: ss.RunResult) -> None:
     start, end = token_window(result.n_target_tokens, key="alignment")
     show_chart(window_figure(result, start, end), key="alignment_window")
     st.caption("Lines join each target token (bottom) to its matched reference token (top). "
-               "The reference row is shifted so that the median match sits above the window; "
-               "lines that leave the frame go to reference tokens outside it. Hover a dot for details.")
+               "The reference row is shifted so that the median match sits above the window. "
+               "Lines that leave the frame go to reference tokens outside it. Hover a dot for details.")
 
 
 def overview_figure(result: ss.RunResult) -> go.Figure:

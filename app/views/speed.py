@@ -40,8 +40,8 @@ def _time_metrics(result: ss.RunResult) -> None:
     cards[3].metric("Ideal speedup", f"{result.ideal_speedup:.2f}×",
                     help="1 / recompute fraction: the speedup if only recomputed entries cost time.")
     decode_help = f"Time to generate up to {result.params.max_new_tokens} tokens from this cache."
-    cards[4].metric("Decode, full", format_seconds(result.decode_seconds_full), help=decode_help)
-    cards[5].metric("Decode, SemShareKV", format_seconds(result.decode_seconds_semshare), help=decode_help)
+    cards[4].metric("Full decode", format_seconds(result.decode_seconds_full), help=decode_help)
+    cards[5].metric("SemShareKV decode", format_seconds(result.decode_seconds_semshare), help=decode_help)
 
 
 def format_seconds(seconds: float) -> str:
