@@ -139,3 +139,13 @@ def test_app_loads_without_presets(monkeypatch, tmp_path):
     assert not at.exception, [item.value for item in at.exception]
     assert any("No presets found" in info.value for info in at.info)
     assert at.text_area(key="target_text").value == ""
+
+
+def test_missing_model_folder_shows_error(tmp_path):
+    at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
+    at.sidebar.radio(key="model_source").set_value("Local folder or hub id").run()
+    at.sidebar.text_input(key="model_path").input(str(tmp_path / "no-model-here")).run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert any("Could not load the model" in error.value for error in at.error)
+    assert at.button(key="run").disabled
