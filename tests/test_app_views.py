@@ -221,3 +221,30 @@ def test_widen_adds_unknown_default():
 
     assert 96 in spec.options
     assert list(spec.options) == sorted(spec.options)
+
+
+def render_alignment_page(result):
+    from app.views import alignment
+
+    alignment.render(result)
+
+
+def test_window_start_survives_width_changes():
+    at = AppTest.from_function(render_alignment_page, args=(make_result(n_target=454, n_reference=430),),
+                               default_timeout=30).run()
+    at.slider(key="alignment_start").set_value(374).run()
+
+    at.slider(key="alignment_width").set_value(150).run()
+    assert at.slider(key="alignment_start").value == 304
+
+    at.slider(key="alignment_width").set_value(40).run()
+    assert at.slider(key="alignment_start").value == 304
+    assert not at.exception, [item.value for item in at.exception]
+
+
+def test_short_target_has_no_window_sliders():
+    at = AppTest.from_function(render_alignment_page, args=(make_result(n_target=20),), default_timeout=30).run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert len(at.slider) == 0
+    assert len(at.get("plotly_chart")) == 2

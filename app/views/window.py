@@ -21,9 +21,11 @@ def token_window(n_tokens: int, key: str, default_width: int = 80) -> tuple[int,
     if last_start <= 0:
         return 0, n_tokens
 
-    # A wider window lowers the last valid start, so clamp the stored value before the slider reads it.
-    if st.session_state.get(start_key, 0) > last_start:
-        st.session_state[start_key] = last_start
-    start = st.slider("First target position", min_value=0, max_value=last_start, key=start_key,
+    # Changing the width changes the slider's range, and Streamlit then builds a new slider
+    # from `value`. The last start is kept apart so that the window stays where it was.
+    saved_key = f"{key}_saved_start"
+    start = st.slider("First target position", min_value=0, max_value=last_start,
+                      value=min(st.session_state.get(saved_key, 0), last_start), key=start_key,
                       help="Position of the first target token in the window (unit: token index).")
+    st.session_state[saved_key] = start
     return start, start + width
