@@ -48,7 +48,7 @@ class PipelineParams:
     hd_fraction: float = field(default=0.4, metadata={
         "help": "Share of target tokens, ranked by K/V deviation at layer 0, that are "
                 "recomputed at layer 1 (high-deviation tokens)."})
-    recompute_decay: float = field(default=0.9, metadata={
+    recompute_decay: float = field(default=0.95, metadata={
         "help": "Factor by which the recompute set shrinks at each layer after layer 1."})
     hot_weight: float = field(default=0.5, metadata={
         "help": "Weight of a hot token's deviation when ranking recompute candidates."})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import resource
 import statistics
 from dataclasses import dataclass
 from typing import Callable
@@ -14,13 +13,14 @@ import torch
 from . import analysis
 from .baseline import FullPrefill, full_prefill
 from .decode import decode_from_layers, decode_from_model
+from .errors import InvalidParameterError
 from .engine import LayerKV, PrefillOutput, PrefillTrace, ReusedCache, selective_prefill
 from .matching import MatchResult, lexical_similarity, match_prompts
 from .model import ModelBundle
 from .params import PipelineParams
 from .prompts import DEFAULT_INSTRUCTION, build_prompt
 from .result import RunResult
-from .timing import PhaseTimer, stopwatch
+from .timing import PeakMemory, PhaseTimer, stopwatch
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +47,22 @@ def compare(bundle: ModelBundle, reference_text: str, target_text: str,
     """Run the full prefill and SemShareKV on the target and measure both.
 
     The reference prompt is prefilled first and its cache stored, as a server would have
-    done when it served that prompt; that time is reported but not counted. Each timed
-    prefill runs once untimed first (warm-up), then `timing_repeats` times; the median counts.
+    done when it served that prompt; that time is reported but not counted. Each prefill
+    runs untimed first (warm-up), then `timing_repeats` times alternating with the other;
+    the median counts. Raises a SemShareError subclass on bad input.
     """
-    params = params or PipelineParams()
+    if timing_repeats < 1:
+        raise InvalidParameterError(f"timing_repeats must be at least 1, got {timing_repeats}.")
+    with PeakMemory() as memory:
+        result = _compare(bundle, reference_text, target_text, params or PipelineParams(),
+                          instruction, truncate, progress, timing_repeats)
+    result.peak_rss_bytes = memory.peak_bytes
+    return result
+
+
+def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params: PipelineParams,
+             instruction: str, truncate: int | None, progress: ProgressCallback | None,
+             timing_repeats: int) -> RunResult:
     report = progress or (lambda phase, fraction: None)
     model, tokenizer, device = bundle.model, bundle.tokenizer, bundle.device
     if device.type == "cuda":
@@ -65,17 +77,20 @@ def compare(bundle: ModelBundle, reference_text: str, target_text: str,
     report("reference prefill", 0.1)
     reference_prefill = full_prefill(model, reference_ids)
 
-    report("full prefill", 0.2)
+    report("warm-up", 0.2)
+    run_semshare = lambda record: _semshare_prefill(model, reference, target, target_ids,
+                                                    reference_prefill, params, record)
     warmup = full_prefill(model, target_ids, hidden_states=True)
-    full = _median_run([full_prefill(model, target_ids) for _ in range(timing_repeats)],
-                       lambda run: run.seconds)
+    run_semshare(record=False)
 
-    report("semshare prefill", 0.4)
-    run_once = lambda record: _semshare_prefill(model, reference, target, target_ids,
-                                                reference_prefill, full, params, record)
-    run_once(record=False)
-    semshare = _median_run([run_once(record=True) for _ in range(timing_repeats)],
-                           lambda run: run.seconds)
+    # Alternate the timed runs, so that both see the same load on a shared machine.
+    report("timed prefills", 0.4)
+    full_runs, semshare_runs = [], []
+    for _ in range(timing_repeats):
+        full_runs.append(full_prefill(model, target_ids))
+        semshare_runs.append(run_semshare(record=True))
+    full = _median_run(full_runs, lambda run: run.seconds)
+    semshare = _median_run(semshare_runs, lambda run: run.seconds)
 
     report("decode", 0.6)
     timings = {}
@@ -114,14 +129,14 @@ def compare(bundle: ModelBundle, reference_text: str, target_text: str,
         decode_seconds_full=timings["full"], decode_seconds_semshare=timings["semshare"],
         kv_bytes_per_layer_full=np.array([k.nbytes + v.nbytes for k, v in true_kv]),
         kv_bytes_per_layer_semshare=np.array([layer.nbytes for layer in semshare.prefill.cache]),
-        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        peak_rss_bytes=0,
         cuda_memory=_cuda_memory(device),
         extras={"torch_threads": torch.get_num_threads(), "match_mean_distance": semshare.match.mean_distance,
                 "timing_repeats": timing_repeats})
 
 
 def _semshare_prefill(model, reference, target, target_ids, reference_prefill: FullPrefill,
-                      full: FullPrefill, params: PipelineParams, record: bool) -> SemShareRun:
+                      params: PipelineParams, record: bool) -> SemShareRun:
     """Match, then either reuse the reference cache or fall back to a full prefill."""
     timer = PhaseTimer(target_ids.device)
     with timer.phase("matching"):
@@ -130,8 +145,9 @@ def _semshare_prefill(model, reference, target, target_ids, reference_prefill: F
     if match.similarity < params.similarity_threshold:
         reason = (f"Prompt similarity {match.similarity:.2f} is below the threshold "
                   f"{params.similarity_threshold:.2f}: the target was prefilled in full.")
-        phases = timer.as_dict() | {"full prefill (fallback)": full.seconds}
-        return SemShareRun(match, None, _fallback_output(full), phases, reason)
+        with timer.phase("full prefill (fallback)"):
+            full = full_prefill(model, target_ids)
+        return SemShareRun(match, None, _fallback_output(full), timer.as_dict(), reason)
 
     reused = ReusedCache(reference_prefill.kv, match.mapping.to(target_ids.device), params.rerotate_keys)
     prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)

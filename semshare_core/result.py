@@ -85,7 +85,7 @@ class RunResult:
     # Memory, in bytes
     kv_bytes_per_layer_full: np.ndarray       # (L,)
     kv_bytes_per_layer_semshare: np.ndarray   # (L,)
-    peak_rss_bytes: int
+    peak_rss_bytes: int                       # peak resident memory of the process during the run
     cuda_memory: dict[str, int] | None = None
     extras: dict = field(default_factory=dict)
 

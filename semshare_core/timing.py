@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -48,3 +49,33 @@ def stopwatch(device: torch.device, into: dict, key: str):
     finally:
         synchronize(device)
         into[key] = time.perf_counter() - start
+
+
+class PeakMemory:
+    """Sample this process's resident memory in a background thread and keep the peak.
+
+    `ru_maxrss` only grows over a process's lifetime, so it cannot give the peak of one
+    run inside a long-lived app; sampling every `interval` seconds can miss short spikes.
+    """
+
+    def __init__(self, interval: float = 0.02):
+        import psutil
+
+        self.process = psutil.Process()
+        self.interval = interval
+        self.peak_bytes = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_bytes = max(self.peak_bytes, self.process.memory_info().rss)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self.process.memory_info().rss)
