@@ -54,6 +54,7 @@ SPECS: dict[str, ParamSpec] = {
     "cold_weight": ParamSpec("Cold-token weight", RECOMPUTE, "slider", "weight", 0.0, 1.0, 0.05),
     "hot_mass": ParamSpec("Hot attention mass", RECOMPUTE, "slider", "share of attention, 0-1", 0.05, 1.0, 0.05),
     "tail_tokens": ParamSpec("Tail tokens always recomputed", RECOMPUTE, "slider", "tokens", 1, 64, 1),
+    "observation_queries": ParamSpec("Sampled observation queries", RECOMPUTE, "slider", "tokens", 0, 256, 8),
     "recompute_all": ParamSpec("Recompute every token", RECOMPUTE, "toggle"),
     "retention": ParamSpec("Evict low-attention tokens", RETENTION, "toggle"),
     "retain_first": ParamSpec("Share kept at layer 0", RETENTION, "slider", "share of tokens, 0-1", 0.05, 1.0, 0.05),

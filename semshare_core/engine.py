@@ -129,9 +129,7 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
 
         # Attention the last tokens give to every token: ranks hot tokens and retention
         with timer.phase("selection"):
-            tail_q = q[:, -n_tail:]
-            probs = L.attention_probs(attn, tail_q, keys, positions[-n_tail:], positions)
-            received = probs.mean(dim=(0, 1))  # (T,)
+            received = attention_received(attn, q, keys, active, positions, n_tail, params.observation_queries)
 
             if is_last_layer:
                 keep = torch.tensor([active.numel() - 1], device=device)
@@ -163,6 +161,25 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
     with timer.phase("layers"):
         logits = L.final_logits(model, hidden[-1:])[0]
     return PrefillOutput(cache=cache, logits=logits, trace=trace)
+
+
+def attention_received(attn, q: torch.Tensor, keys: torch.Tensor, active: torch.Tensor,
+                       positions: torch.Tensor, n_tail: int, n_sampled: int) -> torch.Tensor:
+    """Mean attention each token receives from the observation queries; returns (T,).
+
+    The observation queries are the tail tokens plus up to `n_sampled` active tokens
+    spread evenly over the prompt. A token's sum is divided by the number of observation
+    queries that can see it, so late tokens are not ranked low only because fewer
+    queries follow them.
+    """
+    n_active = active.numel()
+    picks = torch.linspace(0, n_active - n_tail - 1, steps=n_sampled, device=active.device).long() \
+        if n_sampled > 0 and n_active > n_tail else active.new_empty(0)
+    picks = torch.cat([picks.unique(), torch.arange(n_active - n_tail, n_active, device=active.device)])
+
+    probs = L.attention_probs(attn, q[:, picks], keys, active[picks], positions)  # (H, S, T)
+    observers = (positions[None, :] <= active[picks][:, None]).sum(dim=0).clamp_min(1)  # (T,)
+    return probs.sum(dim=1).mean(dim=0) / observers
 
 
 def _record_layer(trace: PrefillTrace, index: int, active, kept, received, is_hd_layer: bool,

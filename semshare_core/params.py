@@ -59,7 +59,10 @@ class PipelineParams:
                 "that the last tokens give (attention recovery threshold)."})
     tail_tokens: int = field(default=8, metadata={
         "help": "Last target tokens recomputed at every layer and never evicted; "
-                "their attention ranks tokens for recompute and retention."})
+                "their attention helps rank tokens for recompute and retention."})
+    observation_queries: int = field(default=0, metadata={
+        "help": "Active tokens, spread over the prompt, whose attention (with the tail's) ranks "
+                "tokens as hot for recompute and for retention; 0 uses the tail alone."})
     recompute_all: bool = field(default=False, metadata={
         "help": "Recompute every token at every layer (the engine then reproduces a full prefill)."})
 
@@ -68,7 +71,7 @@ class PipelineParams:
         "help": "Evict low-attention tokens from each layer's cache after prefill."})
     retain_first: float = field(default=1.0, metadata={
         "help": "Share of tokens layer 0 keeps."})
-    retain_decay: float = field(default=0.96, metadata={
+    retain_decay: float = field(default=0.98, metadata={
         "help": "Factor by which the kept share shrinks at each deeper layer."})
     retain_min_tokens: int = field(default=32, metadata={
         "help": "Fewest tokens any layer keeps."})
@@ -97,6 +100,7 @@ class PipelineParams:
             (self.hot_weight >= 0 and self.cold_weight >= 0, "hot_weight and cold_weight must be >= 0"),
             (0.0 < self.hot_mass <= 1.0, "hot_mass must be in (0, 1]"),
             (self.tail_tokens >= 1, "tail_tokens must be at least 1"),
+            (self.observation_queries >= 0, "observation_queries must be >= 0"),
             (0.0 < self.retain_first <= 1.0, "retain_first must be in (0, 1]"),
             (0.0 < self.retain_decay <= 1.0, "retain_decay must be in (0, 1]"),
             (self.retain_min_tokens >= 1, "retain_min_tokens must be at least 1"),
