@@ -34,7 +34,7 @@ class LayerKV:
 
 @dataclass
 class PrefillTrace:
-    """What each layer did, for the views and metrics. (L, T) masks are on the CPU."""
+    """Per-layer record of recompute, retention and attention, for the views. (L, T) masks are on the CPU."""
 
     recomputed: torch.Tensor
     retained: torch.Tensor

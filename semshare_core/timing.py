@@ -55,7 +55,7 @@ class PeakMemory:
     """Sample this process's resident memory in a background thread and keep the peak.
 
     `ru_maxrss` only grows over a process's lifetime, so it cannot give the peak of one
-    run inside a long-lived app; sampling every `interval` seconds can miss short spikes.
+    run inside a long-lived app. Sampling every `interval` seconds can miss short spikes.
     """
 
     def __init__(self, interval: float = 0.02):
