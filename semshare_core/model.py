@@ -107,6 +107,15 @@ def load_model(name_or_path: str | None = None, device: str | None = None,
     return ModelBundle(name=name, model=model, tokenizer=tokenizer, device=target_device)
 
 
+def load_embedded_tokenizer() -> PreTrainedTokenizerBase:
+    """Load only the embedded model's tokenizer, from the converted cache when it exists."""
+    folder = cache_dir() / "smollm2-135m-instruct"
+    if (folder / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(folder)
+    gguf = embedded_gguf_path()
+    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+
+
 def _load_embedded():
     """Load the embedded model from the converted cache, converting the GGUF on first use."""
     folder = cache_dir() / "smollm2-135m-instruct"
