@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from datasketch import MinHash
 from .params import PipelineParams
 
 _TARGET_CHUNK = 1024
+_centers: "weakref.WeakKeyDictionary[torch.nn.Module, torch.Tensor]" = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -31,13 +33,17 @@ def embedding_cache(model, token_ids: list[int]) -> torch.Tensor:
 
 
 def embedding_center(model) -> torch.Tensor:
-    """Mean input embedding over the vocabulary.
+    """Mean input embedding over the vocabulary, computed once per model.
 
     Token embeddings share a large common component. Hyperplanes through the origin
     would then give most tokens the same bits, so hashing uses centred vectors.
     """
-    with torch.no_grad():
-        return model.get_input_embeddings().weight.float().mean(dim=0).cpu()  # (d,)
+    center = _centers.get(model)
+    if center is None:
+        with torch.no_grad():
+            center = model.get_input_embeddings().weight.float().mean(dim=0).cpu()  # (d,)
+        _centers[model] = center
+    return center
 
 
 def rotate_embeddings(embeddings: torch.Tensor, base: float) -> torch.Tensor:
@@ -66,20 +72,21 @@ def lsh_signatures(vectors: torch.Tensor, params: PipelineParams) -> torch.Tenso
 
 
 def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor, params: PipelineParams,
-                   window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   window: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Map each target token to the reference token at the smallest Hamming distance.
 
-    Ties go to the reference position closest to the target's relative position,
-    rather than to the first reference token, which would pile matches on the start.
-    With `window`, only reference tokens within window/2 positions of that relative
-    position are searched.
+    Returns (mapping, distance, window_distance). Ties go to the reference position
+    closest to the target's relative position, rather than to the first reference token,
+    which would pile matches on the start. `window_distance` is the smallest distance
+    among reference tokens within window/2 positions of that relative position (the
+    plain distance when `window` is None).
     """
     n_target, n_reference = target_sig.shape[0], reference_sig.shape[0]
     total_bits = target_sig.shape[1]
     tie_weight = 0.5 / params.lsh_tables
     reference_positions = torch.arange(n_reference, dtype=torch.float32)
 
-    mappings, distances = [], []
+    mappings, distances, window_distances = [], [], []
     for start in range(0, n_target, _TARGET_CHUNK):
         chunk = target_sig[start:start + _TARGET_CHUNK]
         # Hamming distance of +-1 vectors: (bits - dot) / 2, averaged over tables.
@@ -88,12 +95,14 @@ def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor, params
             * n_reference / n_target
         offset = (reference_positions[None, :] - expected[:, None]).abs()  # (t, R)
         scores = hamming + tie_weight * offset / n_reference
-        if window is not None and window < n_reference:
-            scores = scores.masked_fill(offset > window / 2, float("inf"))
         best = scores.argmin(dim=1)
         mappings.append(best)
         distances.append(hamming.gather(1, best[:, None]).squeeze(1))
-    return torch.cat(mappings), torch.cat(distances)
+        if window is not None and window < n_reference:
+            window_distances.append(hamming.masked_fill(offset > window / 2, float("inf")).amin(dim=1))
+        else:
+            window_distances.append(distances[-1])
+    return torch.cat(mappings), torch.cat(distances), torch.cat(window_distances)
 
 
 def prompt_similarity(distance: torch.Tensor, span: tuple[int, int], params: PipelineParams) -> tuple[float, float]:
@@ -122,14 +131,13 @@ def match_prompts(model, reference_ids: list[int], target_ids: list[int], target
     target_vectors = embedding_cache(model, target_ids) - center
     reference_sig = lsh_signatures(reference_vectors, params)
     target_sig = lsh_signatures(target_vectors, params)
-    _, local_distance = nearest_tokens(target_sig, reference_sig, params, params.similarity_window)
-    similarity, mean_distance = prompt_similarity(local_distance, target_span, params)
-    mapping, distance = nearest_tokens(target_sig, reference_sig, params)
+    mapping, distance, window_distance = nearest_tokens(target_sig, reference_sig, params, params.similarity_window)
+    similarity, mean_distance = prompt_similarity(window_distance, target_span, params)
 
     if params.rope_in_matching:
         reference_sig = lsh_signatures(rotate_embeddings(reference_vectors, params.matching_rope_base), params)
         target_sig = lsh_signatures(rotate_embeddings(target_vectors, params.matching_rope_base), params)
-        mapping, distance = nearest_tokens(target_sig, reference_sig, params)
+        mapping, distance, _ = nearest_tokens(target_sig, reference_sig, params)
     return MatchResult(mapping=mapping, distance=distance, similarity=similarity, mean_distance=mean_distance)
 
 
