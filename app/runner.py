@@ -7,6 +7,7 @@ redraw it without touching the model.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import streamlit as st
@@ -23,6 +24,12 @@ RESULT_KEY = "result"
 RUN_COUNT_KEY = "run_count"        # library calls made in this session, read by the tests
 FINGERPRINT_KEY = "result_inputs"  # inputs of the stored result, to flag stale views
 ERROR_KEY = "run_error"
+
+
+@st.cache_resource
+def run_lock() -> threading.Lock:
+    """One lock for all sessions: two CPU-heavy runs at once would only slow each other down."""
+    return threading.Lock()
 
 
 def fingerprint(settings: Settings, texts: Texts) -> tuple:
@@ -51,6 +58,10 @@ def _run(settings: Settings, texts: Texts) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{phase.capitalize()}…")
             status.update(label=f"Running SemShareKV: {phase}")
 
+        lock = run_lock()
+        if not lock.acquire(blocking=False):
+            status.update(label="Waiting for another user's run to finish")
+            lock.acquire()
         try:
             bundle = load_bundle(settings.model_name, settings.device)
             result = ss.compare(bundle, texts.reference, texts.target, settings.params,
@@ -67,6 +78,14 @@ def _run(settings: Settings, texts: Texts) -> None:
             st.session_state[ERROR_KEY] = (f"The device ran out of memory: {error}. "
                                            "Truncate the documents or pick a smaller model.")
             return
+        except Exception as error:  # noqa: BLE001 - a class in front of a projector must not see a traceback
+            logger.exception("Run failed unexpectedly")
+            status.update(label="Run failed", state="error", expanded=False)
+            st.session_state[ERROR_KEY] = (f"The run failed unexpectedly ({type(error).__name__}: {error}). "
+                                           "The server log has the details; please report it with the prompts used.")
+            return
+        finally:
+            lock.release()
 
         elapsed = time.perf_counter() - started
         status.update(label=f"Done in {elapsed:.1f} s", state="complete", expanded=False)
