@@ -8,10 +8,12 @@ from dataclasses import dataclass
 import streamlit as st
 
 import semshare_core as ss
+from semshare_core.catalog import SUGGESTED_MODELS
 from app.model_loader import available_devices
 from app.param_specs import GROUPS, ParamSpec, param_fields, spec_for
 
 EMBEDDED_CHOICE = "Embedded SmolLM2-135M-Instruct"
+SUGGESTED_CHOICE = "Suggested hub model"
 CUSTOM_CHOICE = "Local folder or hub id"
 
 
@@ -41,10 +43,12 @@ def render_sidebar() -> Settings:
 
 def _model_controls() -> tuple[str | None, str]:
     # Model and device select the cached bundle, so changing either loads another model.
-    source = st.radio("Model", [EMBEDDED_CHOICE, CUSTOM_CHOICE], key="model_source",
+    source = st.radio("Model", [EMBEDDED_CHOICE, SUGGESTED_CHOICE, CUSTOM_CHOICE], key="model_source",
                       help="The embedded model ships with the project and needs no network. "
                            "Other models must be Llama, Mistral or Qwen2 style.")
     model_name = None
+    if source == SUGGESTED_CHOICE:
+        model_name = _suggested_model()
     if source == CUSTOM_CHOICE:
         path = st.text_input("Hub id or local folder", key="model_path",
                              placeholder="/models/Llama-3.2-1B-Instruct",
@@ -57,6 +61,16 @@ def _model_controls() -> tuple[str | None, str]:
     device = st.selectbox("Device", available_devices(), key="device",
                           help="Where the model runs. CUDA appears only when a GPU is visible to PyTorch.")
     return model_name, device
+
+
+def _suggested_model() -> str:
+    hub_models = [info for info in SUGGESTED_MODELS if info.model_id != ss.EMBEDDED_MODEL_ID]
+    info = st.selectbox("Suggested model", hub_models, key="suggested_model",
+                        format_func=lambda item: f"{item.model_id} ({item.family}, {item.parameters})",
+                        help="Models of the supported families. Each is downloaded from the hub "
+                             "on first use, which needs network access.")
+    st.caption(f"{info.family}, {info.parameters} parameters: {info.note}.")
+    return info.model_id
 
 
 def _prompt_controls() -> tuple[str, int | None]:

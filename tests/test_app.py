@@ -149,3 +149,14 @@ def test_missing_model_folder_shows_error(tmp_path):
     assert not at.exception, [item.value for item in at.exception]
     assert any("Could not load the model" in error.value for error in at.error)
     assert at.button(key="run").disabled
+
+
+def test_suggested_hub_model_offline_shows_error():
+    # The tests run with HF_HUB_OFFLINE=1, so a hub model that is not cached fails at once.
+    at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
+    at.sidebar.radio(key="model_source").set_value("Suggested hub model").run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.sidebar.selectbox(key="suggested_model").value.model_id == "HuggingFaceTB/SmolLM2-360M-Instruct"
+    assert any("Could not load the model" in error.value for error in at.error)
+    assert at.button(key="run").disabled
