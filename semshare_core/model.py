@@ -23,7 +23,9 @@ EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Families whose decoder layer is the Llama block: RMSNorm, q/k/v/o projections with
 # rotary keys, gated MLP. The engine drives these modules directly.
 SUPPORTED_MODEL_TYPES = ("llama", "mistral", "qwen2")
-SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
+# RoPE types whose frequencies do not depend on the sequence length, so a reused key
+# can be re-rotated exactly. YaRN's attention scaling is already inside the stored key.
+SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3", "yarn")
 
 _load_lock = threading.Lock()
 
@@ -84,12 +86,24 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
+def default_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 on a GPU that supports it, float16 on other GPUs, float32 on the CPU.
+
+    Half-precision matrix products are slow on many CPUs, so CPU runs use float32.
+    """
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def load_model(name_or_path: str | None = None, device: str | None = None,
                dtype: torch.dtype | None = None) -> ModelBundle:
     """Load a supported causal LM and its tokenizer.
 
     `name_or_path` is None or EMBEDDED_MODEL_ID for the embedded SmolLM2-135M-Instruct,
     a local folder, or a hub id (needs network access). `trust_remote_code` stays off.
+    Unless `dtype` is given, the weights are cast to bfloat16 on CUDA (float16 without
+    bf16 support) and to float32 on the CPU.
     """
     target_device = pick_device(device)
     with _load_lock:
@@ -100,8 +114,7 @@ def load_model(name_or_path: str | None = None, device: str | None = None,
             name = name_or_path
             model, tokenizer = _load_pretrained(name_or_path)
 
-    if dtype is not None:
-        model = model.to(dtype)
+    model = model.to(dtype or default_dtype(target_device))
     model = model.to(target_device).eval()
     model.requires_grad_(False)
     return ModelBundle(name=name, model=model, tokenizer=tokenizer, device=target_device)

@@ -10,9 +10,24 @@ from contextlib import contextmanager
 import torch
 
 
-def synchronize(device: torch.device) -> None:
+@contextmanager
+def _elapsed(device: torch.device, add_seconds):
+    """Pass the block's elapsed seconds to `add_seconds`: CUDA events on a GPU, else the wall clock."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        try:
+            yield
+        finally:
+            end.record()
+            end.synchronize()
+            add_seconds(start.elapsed_time(end) / 1000.0)
+        return
+    start_time = time.perf_counter()
+    try:
+        yield
+    finally:
+        add_seconds(time.perf_counter() - start_time)
 
 
 class PhaseTimer:
@@ -24,13 +39,11 @@ class PhaseTimer:
 
     @contextmanager
     def phase(self, name: str):
-        synchronize(self.device)
-        start = time.perf_counter()
-        try:
+        def add(seconds: float) -> None:
+            self.seconds[name] += seconds
+
+        with _elapsed(self.device, add):
             yield
-        finally:
-            synchronize(self.device)
-            self.seconds[name] += time.perf_counter() - start
 
     def total(self) -> float:
         return float(sum(self.seconds.values()))
@@ -42,13 +55,8 @@ class PhaseTimer:
 @contextmanager
 def stopwatch(device: torch.device, into: dict, key: str):
     """Store the elapsed seconds of the block in `into[key]`."""
-    synchronize(device)
-    start = time.perf_counter()
-    try:
+    with _elapsed(device, lambda seconds: into.__setitem__(key, seconds)):
         yield
-    finally:
-        synchronize(device)
-        into[key] = time.perf_counter() - start
 
 
 class PeakMemory:

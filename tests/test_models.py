@@ -2,10 +2,11 @@
 
 import pytest
 import torch
-from transformers import (AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, LlamaConfig, MistralConfig,
-                          Qwen2Config, Qwen3Config)
+from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel,
+                          LlamaConfig, MistralConfig, Phi3Config, Qwen2Config, Qwen3Config)
 
 import semshare_core as ss
+from semshare_core import layers as L
 from semshare_core.baseline import full_prefill
 from semshare_core.engine import ReusedCache, selective_prefill
 from semshare_core.model import check_supported
@@ -17,6 +18,11 @@ SUPPORTED = {
     "llama": LlamaConfig(**SMALL),
     "llama-linear-rope": LlamaConfig(**SMALL, rope_parameters={"rope_type": "linear", "factor": 2.0,
                                                                "rope_theta": 10000.0}),
+    "llama3-rope": LlamaConfig(**SMALL, rope_parameters={
+        "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 64, "rope_theta": 500000.0}),
+    "yarn-rope": LlamaConfig(**{**SMALL, "max_position_embeddings": 512}, rope_parameters={
+        "rope_type": "yarn", "factor": 2.0, "original_max_position_embeddings": 256, "rope_theta": 10000.0}),
     "mistral": MistralConfig(**SMALL, sliding_window=None),
     "qwen2": Qwen2Config(**SMALL),
 }
@@ -54,9 +60,34 @@ def test_family_partial_recompute_runs(family):
     assert out.trace.recomputed.float().mean() < 1.0
 
 
+@pytest.mark.parametrize("family", sorted(SUPPORTED))
+def test_family_rerotation_is_exact(family):
+    # A key computed at position 5 and re-rotated by +40 must equal the key computed at 45.
+    model = build(SUPPORTED[family])
+    attn = model.model.layers[0].self_attn
+    hidden = torch.randn(1, 32, generator=torch.Generator().manual_seed(5))
+    old, new = torch.tensor([5]), torch.tensor([45])
+    _, key_old, _ = L.project_qkv(attn, hidden, *L.rope_tables(model, old, torch.float32))
+    _, key_new, _ = L.project_qkv(attn, hidden, *L.rope_tables(model, new, torch.float32))
+
+    moved = L.apply_rotation(key_old, *L.delta_rope_tables(model, new - old, torch.float32))
+
+    assert torch.allclose(moved, key_new, atol=1e-5)
+
+
+def test_sliding_window_limits_context():
+    bundle = ss.ModelBundle(name="tiny-mistral", model=build(MistralConfig(**SMALL, sliding_window=64)),
+                            tokenizer=None, device=torch.device("cpu"))
+
+    assert bundle.max_context == 64
+
+
 @pytest.mark.parametrize("config, reason", [
     (GPT2Config(n_layer=2, n_embd=32, n_head=4, vocab_size=99), "gpt2"),
     (Qwen3Config(**SMALL), "qwen3"),
+    (Gemma2Config(**SMALL), "gemma2"),
+    (Gemma3TextConfig(**SMALL), "gemma3"),
+    (Phi3Config(**{k: v for k, v in SMALL.items() if k != "head_dim"}), "phi3"),
     (LlamaConfig(**SMALL, rope_parameters={"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}),
      "dynamic"),
 ])
