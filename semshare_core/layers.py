@@ -53,25 +53,37 @@ def project_qkv(attn, normed: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
 
 
 def attend(attn, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
-           query_positions: torch.Tensor | None, key_positions: torch.Tensor | None) -> torch.Tensor:
+           query_positions: torch.Tensor | None, key_positions: torch.Tensor | None,
+           query_chunks: int = 4) -> torch.Tensor:
     """Attention of queries (H, S, D) over keys and values (Hkv, N, D); returns (S, H*D) after o_proj.
 
     With positions given, a query sees only keys at positions up to its own. Without
-    them the attention is unmasked (decoding one token over its whole cache).
+    them the attention is unmasked (decoding one token over its whole cache). Keys must
+    then be in position order, index i at position i, as the engine's layer caches are.
     """
     n_queries, n_keys = q.shape[1], keys.shape[1]
     if query_positions is None:
-        mask, causal = None, False
-    elif n_queries == n_keys and torch.equal(query_positions, key_positions):
-        mask, causal = None, True
-    else:
-        mask, causal = key_positions[None, :] <= query_positions[:, None], False  # (S, N)
+        return attn.o_proj(_sdpa(attn, q, keys, values, None, False))
+    if n_queries == n_keys and torch.equal(query_positions, key_positions):
+        return attn.o_proj(_sdpa(attn, q, keys, values, None, True))
 
+    # Sorted queries in chunks: each chunk reads only the keys up to its last position,
+    # which skips most of the masked upper-right part of the score matrix.
+    outputs = []
+    for chunk in torch.tensor_split(torch.arange(n_queries, device=q.device), min(query_chunks, n_queries)):
+        positions = query_positions[chunk]
+        visible = int(positions.max()) + 1
+        mask = key_positions[None, :visible] <= positions[:, None]  # (s, visible)
+        outputs.append(_sdpa(attn, q[:, chunk], keys[:, :visible], values[:, :visible], mask, False))
+    return attn.o_proj(torch.cat(outputs))
+
+
+def _sdpa(attn, q, keys, values, mask, causal: bool) -> torch.Tensor:
+    """Scaled dot-product attention for one sequence; returns (S, H*D) before o_proj."""
     out = F.scaled_dot_product_attention(
         q[None], keys[None], values[None], attn_mask=mask, is_causal=causal,
         scale=attn.scaling, enable_gqa=q.shape[0] != keys.shape[0])  # (1, H, S, D)
-    out = out[0].transpose(0, 1).reshape(n_queries, -1)
-    return attn.o_proj(out)
+    return out[0].transpose(0, 1).reshape(q.shape[1], -1)
 
 
 def attention_probs(attn, q: torch.Tensor, keys: torch.Tensor,
