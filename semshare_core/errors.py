@@ -32,3 +32,33 @@ class ModelLoadError(SemShareError):
 
 class InputDecodeError(SemShareError, ValueError):
     """Uploaded bytes are not text in a supported encoding."""
+
+
+class SettingsError(SemShareError, ValueError):
+    """An operator setting (environment variable or config file entry) has an invalid value."""
+
+    def __init__(self, message: str, variable: str):
+        super().__init__(message)
+        self.variable = variable
+
+
+class ModelNotAllowedError(SemShareError):
+    """The operator settings do not allow this model."""
+
+
+class MemoryBudgetError(SemShareError):
+    """A run's estimated memory exceeds the operator's budget."""
+
+    def __init__(self, message: str, estimate_bytes: int, budget_bytes: int):
+        super().__init__(message)
+        self.estimate_bytes = estimate_bytes
+        self.budget_bytes = budget_bytes
+
+
+class RunTimeoutError(SemShareError):
+    """A run went past the operator's time limit. It is checked between pipeline phases."""
+
+    def __init__(self, message: str, elapsed_s: float, limit_s: float):
+        super().__init__(message)
+        self.elapsed_s = elapsed_s
+        self.limit_s = limit_s

@@ -9,10 +9,10 @@ from .errors import InputDecodeError
 MAX_TEXT_BYTES = 2_000_000
 
 
-def decode_text(raw: bytes, name: str = "input") -> str:
+def decode_text(raw: bytes, name: str = "input", max_bytes: int = MAX_TEXT_BYTES) -> str:
     """Decode bytes as UTF-8 (BOM allowed), UTF-16 with a BOM, or cp1252; reject binary data."""
-    if len(raw) > MAX_TEXT_BYTES:
-        raise InputDecodeError(f"{name} has {len(raw):,} bytes; the limit is {MAX_TEXT_BYTES:,}.")
+    if len(raw) > max_bytes:
+        raise InputDecodeError(f"{name} has {len(raw):,} bytes; the limit is {max_bytes:,}.")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     if b"\x00" in raw:
