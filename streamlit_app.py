@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.inputs import render_inputs
 from app.model_loader import try_load_bundle
+from app.operator_settings import load_operator_settings
 from app.results import render_results
 from app.runner import FINGERPRINT_KEY, RESULT_KEY, fingerprint, render_run_button
 from app.sidebar import render_sidebar
@@ -19,13 +20,15 @@ st.caption("Reuse the KV cache of a reference prompt for a target prompt that sa
            "layer and evict low-attention tokens.")
 
 # Settings first: the model and prompt options decide the token counts under the inputs.
+operator_settings = load_operator_settings()
 settings = render_sidebar()
-bundle = try_load_bundle(settings.model_name, settings.device)
+bundle = try_load_bundle(settings.model_name, settings.device, operator_settings)
 reserve_tokens = settings.params.max_new_tokens if settings.params else 0
-texts = render_inputs(bundle, settings.instruction, settings.truncate, reserve_tokens)
+texts = render_inputs(bundle, settings.instruction, settings.truncate, reserve_tokens,
+                      operator_settings.max_upload_bytes)
 
 # The model runs only when this button is clicked. Every other rerun redraws the stored result.
-render_run_button(settings, texts, model_ready=bundle is not None)
+render_run_button(settings, texts, operator_settings, model_ready=bundle is not None)
 
 result = st.session_state.get(RESULT_KEY)
 if result is not None:

@@ -21,7 +21,7 @@ class Texts:
 
 
 def render_inputs(bundle: ss.ModelBundle | None, instruction: str, truncate: int | None,
-                  reserve_tokens: int) -> Texts:
+                  reserve_tokens: int, max_upload_bytes: int = ss.textio.MAX_TEXT_BYTES) -> Texts:
     presets = load_presets()
     _init_texts(presets)
     _preset_picker(presets)
@@ -31,13 +31,59 @@ def render_inputs(bundle: ss.ModelBundle | None, instruction: str, truncate: int
         st.text_area("Reference prompt", key=REFERENCE_KEY, height=260,
                      help="The prompt processed earlier. Its KV cache is rearranged and reused.")
         _token_count(bundle, st.session_state[REFERENCE_KEY], instruction, truncate, reserve_tokens)
+        _upload(REFERENCE_KEY, "reference", max_upload_bytes)
     with target_column:
         st.text_area("Target prompt", key=TARGET_KEY, height=260,
                      help="The new prompt that says the same thing in other words. "
                           "It is prefilled twice: in full, and with SemShareKV.")
         _token_count(bundle, st.session_state[TARGET_KEY], instruction, truncate, reserve_tokens)
+        _upload(TARGET_KEY, "target", max_upload_bytes)
 
     return Texts(st.session_state[REFERENCE_KEY], st.session_state[TARGET_KEY])
+
+
+def upload_key(text_key: str) -> str:
+    return f"{text_key}_upload"
+
+
+def _upload(text_key: str, label: str, max_bytes: int) -> None:
+    """Draw a file uploader that replaces the text box's content with the decoded file."""
+    st.file_uploader(f"Or load the {label} prompt from a text file", type=["txt"], key=upload_key(text_key),
+                     on_change=_apply_upload, args=(text_key, max_bytes),
+                     help=f"UTF-8, UTF-16 with a byte-order mark, or Windows-1252 text, at most "
+                          f"{max_bytes / 1_000_000:g} MB. The file replaces the text in the box above.")
+    error = st.session_state.get(_upload_error_key(text_key))
+    if error:
+        st.error(error)
+
+
+def _upload_error_key(text_key: str) -> str:
+    return f"{text_key}_upload_error"
+
+
+def _apply_upload(text_key: str, max_bytes: int) -> None:
+    # A callback runs before the text area is drawn, so it may still set the box's value.
+    st.session_state[_upload_error_key(text_key)] = None
+    uploaded = st.session_state.get(upload_key(text_key))
+    if uploaded is None:
+        return
+    try:
+        text = read_upload(uploaded.name, uploaded.size, uploaded.getvalue, max_bytes)
+    except ss.InputDecodeError as error:
+        st.session_state[_upload_error_key(text_key)] = f"Could not load {uploaded.name}: {error}"
+        return
+    st.session_state[text_key] = text
+
+
+def read_upload(name: str, size: int, read_bytes, max_bytes: int) -> str:
+    """Decode an uploaded file, checking its size before reading it. Raises InputDecodeError."""
+    if size > max_bytes:
+        raise ss.InputDecodeError(f"the file has {size:,} bytes, above this server's upload limit of "
+                                  f"{max_bytes:,} bytes. Upload a shorter text.")
+    text = ss.textio.decode_text(read_bytes(), name, max_bytes=max_bytes)
+    if not ss.prompts.clean_text(text).strip():
+        raise ss.InputDecodeError("the file contains no text.")
+    return text
 
 
 def _init_texts(presets: list[Preset]) -> None:

@@ -6,6 +6,8 @@ import streamlit as st
 import torch
 
 import semshare_core as ss
+from semshare_core import limits
+from semshare_core.settings import OperatorSettings
 
 
 def available_devices() -> list[str]:
@@ -19,9 +21,13 @@ def load_bundle(name_or_path: str | None, device: str) -> ss.ModelBundle:
     return ss.load_model(name_or_path, device=device)
 
 
-def try_load_bundle(name_or_path: str | None, device: str) -> ss.ModelBundle | None:
-    """Load the model, or show the library's error message and return None."""
+def try_load_bundle(name_or_path: str | None, device: str, operator: OperatorSettings) -> ss.ModelBundle | None:
+    """Load the model if the operator allows it, or show the error message and return None."""
     try:
+        limits.check_model_allowed(name_or_path, operator)
+        if not limits.is_embedded(name_or_path):
+            # Before loading, so that a model too large for the budget never reaches memory.
+            limits.check_weights_fit(name_or_path, device, operator)
         return load_bundle(name_or_path, device)
     except ss.SemShareError as error:
         st.error(f"Could not load the model: {error}")

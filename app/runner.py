@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import streamlit as st
 import torch
 
 import semshare_core as ss
+from semshare_core import limits
+from semshare_core.settings import OperatorSettings
 from app.inputs import Texts
 from app.model_loader import load_bundle
 from app.sidebar import Settings
@@ -37,16 +41,41 @@ def fingerprint(settings: Settings, texts: Texts) -> tuple:
             settings.params, texts.reference, texts.target)
 
 
-def render_run_button(settings: Settings, texts: Texts, model_ready: bool) -> None:
+def render_run_button(settings: Settings, texts: Texts, operator: OperatorSettings, model_ready: bool) -> None:
     clicked = st.button("Run", type="primary", key="run", disabled=settings.params is None or not model_ready,
                         help="Prefill the target in full and with SemShareKV, then decode both.")
     if clicked:
-        _run(settings, texts)
+        _run(settings, texts, operator)
     if st.session_state.get(ERROR_KEY):
         st.error(st.session_state[ERROR_KEY])
 
 
-def _run(settings: Settings, texts: Texts) -> None:
+def check_run_limits(bundle: ss.ModelBundle, settings: Settings, texts: Texts, operator: OperatorSettings) -> None:
+    """Raise a SemShareError when the prompts exceed the operator's token limit or memory budget."""
+    reserve = settings.params.max_new_tokens
+    counts = {}
+    for label, text in (("reference", texts.reference), ("target", texts.target)):
+        prompt = ss.build_prompt(bundle, text, instruction=settings.instruction, truncate=settings.truncate,
+                                 reserve_tokens=reserve)
+        limits.check_prompt_tokens(prompt.n_tokens, operator, label)
+        counts[label] = prompt.n_tokens
+    estimate = limits.estimate_for_bundle(bundle, counts["reference"], counts["target"], reserve)
+    limits.check_memory(estimate, operator)
+
+
+@contextmanager
+def _exclusive(status) -> Iterator[None]:
+    lock = run_lock()
+    if not lock.acquire(blocking=False):
+        status.update(label="Waiting for another user's run to finish")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _run(settings: Settings, texts: Texts, operator: OperatorSettings) -> None:
     st.session_state[ERROR_KEY] = None
     st.session_state[RUN_COUNT_KEY] = st.session_state.get(RUN_COUNT_KEY, 0) + 1
     started = time.perf_counter()
@@ -58,16 +87,18 @@ def _run(settings: Settings, texts: Texts) -> None:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{phase.capitalize()}…")
             status.update(label=f"Running SemShareKV: {phase}")
 
-        lock = run_lock()
-        if not lock.acquire(blocking=False):
-            status.update(label="Waiting for another user's run to finish")
-            lock.acquire()
         try:
             bundle = load_bundle(settings.model_name, settings.device)
-            result = ss.compare(bundle, texts.reference, texts.target, settings.params,
-                                instruction=settings.instruction, truncate=settings.truncate,
-                                progress=report)
+            # Limits are checked before waiting for the lock, so a rejected run never queues.
+            check_run_limits(bundle, settings, texts, operator)
+            with _exclusive(status):
+                # The time limit counts from here, so time spent waiting for another run is free.
+                result = ss.compare(bundle, texts.reference, texts.target, settings.params,
+                                    instruction=settings.instruction, truncate=settings.truncate,
+                                    progress=limits.deadline_progress(operator, report))
         except ss.SemShareError as error:
+            if isinstance(error, ss.RunTimeoutError):
+                logger.warning("Run stopped by the time limit: %s", error)
             status.update(label="Run failed", state="error", expanded=False)
             st.session_state[ERROR_KEY] = str(error)
             return
@@ -84,8 +115,6 @@ def _run(settings: Settings, texts: Texts) -> None:
             st.session_state[ERROR_KEY] = (f"The run failed unexpectedly ({type(error).__name__}: {error}). "
                                            "The server log has the details; please report it with the prompts used.")
             return
-        finally:
-            lock.release()
 
         elapsed = time.perf_counter() - started
         status.update(label=f"Done in {elapsed:.1f} s", state="complete", expanded=False)

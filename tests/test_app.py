@@ -141,13 +141,14 @@ def test_app_loads_without_presets(monkeypatch, tmp_path):
     assert at.text_area(key="target_text").value == ""
 
 
-def test_missing_model_folder_shows_error(tmp_path):
+def test_missing_model_folder_shows_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMSHARE_ALLOW_LOCAL_MODELS", "1")
     at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
     at.sidebar.radio(key="model_source").set_value("Local folder or hub id").run()
     at.sidebar.text_input(key="model_path").input(str(tmp_path / "no-model-here")).run()
 
     assert not at.exception, [item.value for item in at.exception]
-    assert any("Could not load the model" in error.value for error in at.error)
+    assert any("Could not load a model config" in error.value for error in at.error)
     assert at.button(key="run").disabled
 
 
