@@ -10,8 +10,8 @@ from scipy.stats import spearmanr
 
 import semshare_core as ss
 from app import colors
+from app.views import downsample
 from app.views.charts import show_chart
-from app.tokens import hover_text
 
 LOG_FLOOR = 1e-4  # relative deviations below this share one colour on the log scale
 
@@ -51,6 +51,9 @@ def _heatmaps(result: ss.RunResult) -> None:
     st.caption("Relative KV deviation per layer and target token against the full prefill's cache: "
                "(‖K − K_full‖ + ‖V − V_full‖) / (‖K_full‖ + ‖V_full‖). Both maps share one colour scale. "
                "Recomputed tokens still deviate when their inputs came through reused tokens.")
+    if result.n_target_tokens > downsample.MAX_COLUMNS:
+        st.caption(f"The target has {result.n_target_tokens:,} tokens, so each column shows the maximum over "
+                   f"a run of adjacent tokens ({downsample.MAX_COLUMNS} columns in all).")
 
 
 def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float) -> go.Figure:
@@ -66,16 +69,19 @@ def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float) -
         # All deviations are equal, as after a fallback to full prefill, so any span shows one colour.
         z_max = z_min + 1.0
 
-    tokens = np.array([hover_text(token) for token in result.target.tokens], dtype=object)
-    hover_tokens = np.tile(tokens, (before.shape[0], 1))  # (L, T)
+    edges = downsample.column_edges(before.shape[1])
+    before, after = downsample.max_per_column(before, edges), downsample.max_per_column(after, edges)
+    hover_tokens = np.tile(downsample.column_labels(result.target.tokens, edges), (before.shape[0], 1))
     value_label = "log10 deviation" if log_scale else "deviation"
+    if downsample.is_binned(edges):
+        value_label = f"max {value_label}"
 
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            subplot_titles=("Before recompute: rearranged reference cache",
                                            "After recompute, before eviction"))
     for row, values in ((1, before), (2, after)):
         figure.add_trace(go.Heatmap(
-            z=values, customdata=hover_tokens, coloraxis="coloraxis",
+            x=edges[:-1], z=values, customdata=hover_tokens, coloraxis="coloraxis",
             hovertemplate=f"layer %{{y}}<br>token %{{x}} %{{customdata}}<br>{value_label} %{{z:.4f}}<extra></extra>"),
             row=row, col=1)
         figure.update_yaxes(title_text="layer", row=row, col=1)

@@ -8,6 +8,7 @@ import streamlit as st
 
 import semshare_core as ss
 from app import colors
+from app.views import downsample
 from app.views.charts import show_chart
 from app.tokens import hover_text, html_token
 
@@ -22,6 +23,9 @@ def render(result: ss.RunResult) -> None:
     show_chart(state_grid_figure(result), key="recompute_grid")
     st.caption("A token evicted after prefill shows as evicted even if that layer recomputed it; "
                "hover a cell for both flags.")
+    if result.n_target_tokens > downsample.MAX_COLUMNS:
+        st.caption(f"The target has {result.n_target_tokens:,} tokens, so each column covers a run of adjacent "
+                   "tokens and shows their most common state. Hover a cell for the counts.")
     show_chart(state_counts_figure(result), key="recompute_counts")
     _shaded_text(result)
 
@@ -36,23 +40,44 @@ def cache_states(result: ss.RunResult) -> np.ndarray:
 
 def state_grid_figure(result: ss.RunResult) -> go.Figure:
     states = cache_states(result)  # (L, T)
-    recomputed = np.asarray(result.recomputed, dtype=bool)
-    retained = np.asarray(result.retained, dtype=bool)
-    flags = np.char.add(np.where(recomputed, "recomputed", "reused"), np.where(retained, ", kept", ", evicted"))
-    tokens = np.array([hover_text(token) for token in result.target.tokens], dtype=object)
-    hover_tokens = np.tile(tokens, (states.shape[0], 1))
+    edges = downsample.column_edges(states.shape[1])
+    if downsample.is_binned(edges):
+        z, customdata, hovertemplate = _binned_states(result, states, edges)
+    else:
+        z, customdata, hovertemplate = _token_states(result, states)
 
     # Three flat bands over z = 0, 1, 2 give a categorical colour scale.
     scale = [[0.0, colors.EVICTED], [1 / 3, colors.EVICTED], [1 / 3, colors.REUSED], [2 / 3, colors.REUSED],
              [2 / 3, colors.RECOMPUTED], [1.0, colors.RECOMPUTED]]
     figure = go.Figure(go.Heatmap(
-        z=states, zmin=-0.5, zmax=2.5, colorscale=scale, customdata=np.dstack([hover_tokens, flags]),
-        hovertemplate="layer %{y}<br>token %{x} %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        x=edges[:-1], z=z, zmin=-0.5, zmax=2.5, colorscale=scale, customdata=customdata,
+        hovertemplate=hovertemplate,
         colorbar=dict(tickvals=[EVICTED, REUSED, RECOMPUTED],
                       ticktext=[STATE_NAMES[EVICTED], STATE_NAMES[REUSED], STATE_NAMES[RECOMPUTED]])))
     figure.update_layout(height=420, margin=dict(t=30, b=40), title="Cache state after prefill",
                          xaxis_title="target token position (index)", yaxis_title="layer")
     return figure
+
+
+def _token_states(result: ss.RunResult, states: np.ndarray):
+    recomputed = np.asarray(result.recomputed, dtype=bool)
+    retained = np.asarray(result.retained, dtype=bool)
+    flags = np.char.add(np.where(recomputed, "recomputed", "reused"), np.where(retained, ", kept", ", evicted"))
+    tokens = np.array([hover_text(token) for token in result.target.tokens], dtype=object)
+    hover_tokens = np.tile(tokens, (states.shape[0], 1))
+    return (states, np.dstack([hover_tokens, flags]),
+            "layer %{y}<br>token %{x} %{customdata[0]}<br>%{customdata[1]}<extra></extra>")
+
+
+def _binned_states(result: ss.RunResult, states: np.ndarray, edges: np.ndarray):
+    """Colour each column by its most common state and list the counts of all three on hover."""
+    counts = np.stack([downsample.count_per_column(states == state, edges)
+                       for state in (EVICTED, REUSED, RECOMPUTED)])  # (3, L, columns)
+    labels = np.tile(downsample.column_labels(result.target.tokens, edges), (states.shape[0], 1))
+    customdata = np.dstack([labels, counts[RECOMPUTED], counts[REUSED], counts[EVICTED]])
+    hovertemplate = ("layer %{y}<br>tokens %{customdata[0]}<br>recomputed %{customdata[1]}, "
+                     "reused %{customdata[2]}, evicted %{customdata[3]}<extra></extra>")
+    return counts.argmax(axis=0), customdata, hovertemplate
 
 
 def state_counts_figure(result: ss.RunResult) -> go.Figure:
