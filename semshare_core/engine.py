@@ -58,11 +58,19 @@ class ReusedCache:
     reference_kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer (Hkv, R, D)
     mapping: torch.Tensor                                  # (T,) reference position per target token
     rerotate: bool = True
+    mode: str = "fuzzy"                                    # PipelineParams.reuse_mode
     _tables: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def layer(self, model, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return layer `index`'s reference K/V in target order, keys re-rotated if enabled."""
+        """Return layer `index`'s reference K/V in target order, keys re-rotated if enabled.
+
+        In the ablation modes 'zeros' and 'random' the matched K/V are replaced, so the
+        reference contributes nothing but (for 'random') its per-layer mean and spread.
+        """
         keys, values = self.reference_kv[index]
+        if self.mode != "fuzzy":
+            return _replacement(keys, self.mapping.numel(), index, self.mode), \
+                _replacement(values, self.mapping.numel(), index + 1000, self.mode)
         keys = keys.index_select(1, self.mapping)
         values = values.index_select(1, self.mapping)
         if not self.rerotate:
@@ -71,6 +79,17 @@ class ReusedCache:
             delta = torch.arange(self.mapping.numel(), device=self.mapping.device) - self.mapping
             self._tables = L.delta_rope_tables(model, delta, keys.dtype)
         return L.apply_rotation(keys, *self._tables), values
+
+
+def _replacement(reference: torch.Tensor, n_tokens: int, seed: int, mode: str) -> torch.Tensor:
+    """Return zeros, or Gaussian values with the reference's mean and standard deviation, shaped (Hkv, T, D)."""
+    shape = (reference.shape[0], n_tokens, reference.shape[2])
+    if mode == "zeros":
+        return reference.new_zeros(shape)
+    generator = torch.Generator(device=reference.device).manual_seed(seed)
+    noise = torch.randn(shape, generator=generator, device=reference.device, dtype=torch.float32)
+    mean, std = reference.float().mean(), reference.float().std()
+    return (noise * std + mean).to(reference.dtype)
 
 
 def kv_deviation(keys: torch.Tensor, values: torch.Tensor, ref_keys: torch.Tensor,
@@ -148,7 +167,7 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
         # Retention: evict low-attention tokens from this layer's cache
         with timer.phase("retention"):
             if params.retention:
-                kept = choose_retained(index, received, is_tail, params)
+                kept = choose_retained(index, received, is_tail, params, n_layers)
                 cache.append(LayerKV(keys[:, kept], values[:, kept], kept))
             else:
                 kept = positions

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidParameterError
 
+REUSE_MODES = ("fuzzy", "zeros", "random")
+
 
 @dataclass(frozen=True)
 class PipelineParams:
@@ -43,6 +45,10 @@ class PipelineParams:
     # Rearrangement
     rerotate_keys: bool = field(default=True, metadata={
         "help": "Re-rotate each reused key from its reference position to its target position."})
+    reuse_mode: str = field(default="fuzzy", metadata={
+        "help": "What fills the cache of tokens that are not recomputed: 'fuzzy' is the matched "
+                "reference K/V; 'zeros' and 'random' (Gaussian with each layer's reference mean "
+                "and standard deviation) are ablations that show how much the matched K/V carries."})
 
     # Selective recompute
     hd_fraction: float = field(default=0.4, metadata={
@@ -75,6 +81,10 @@ class PipelineParams:
         "help": "Factor by which the kept share shrinks at each deeper layer."})
     retain_min_tokens: int = field(default=32, metadata={
         "help": "Fewest tokens any layer keeps."})
+    retain_growing: bool = field(default=False, metadata={
+        "help": "Run the retention schedule backwards over depth: layer i keeps what layer "
+                "L-1-i would keep, so the kept share grows with depth at the same total "
+                "(an ablation of the decaying schedule)."})
 
     # Decoding
     max_new_tokens: int = field(default=48, metadata={
@@ -108,6 +118,7 @@ class PipelineParams:
             (self.temperature > 0, "temperature must be > 0"),
             (0.0 < self.top_p <= 1.0, "top_p must be in (0, 1]"),
             (self.matching_rope_base > 1.0, "matching_rope_base must be > 1"),
+            (self.reuse_mode in REUSE_MODES, f"reuse_mode must be one of {', '.join(REUSE_MODES)}"),
         ]
         for ok, message in checks:
             if not ok:

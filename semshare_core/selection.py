@@ -18,8 +18,16 @@ def recompute_budget(layer_index: int, n_tokens: int, params: PipelineParams) ->
     return math.ceil(n_tokens * params.hd_fraction * params.recompute_decay ** layer_index)
 
 
-def retain_budget(layer_index: int, n_tokens: int, params: PipelineParams) -> int:
-    """Tokens layer `layer_index` keeps after prefill (Retain[i] = T * first * decay^i)."""
+def retain_budget(layer_index: int, n_tokens: int, params: PipelineParams, n_layers: int | None = None) -> int:
+    """Tokens layer `layer_index` keeps after prefill (Retain[i] = T * first * decay^i).
+
+    With `retain_growing`, layer i takes the budget of layer n_layers-1-i, which
+    `n_layers` must then give.
+    """
+    if params.retain_growing:
+        if n_layers is None:
+            raise ValueError("retain_budget needs n_layers when retain_growing is set")
+        layer_index = n_layers - 1 - layer_index
     share = params.retain_first * params.retain_decay ** layer_index
     return min(n_tokens, max(params.retain_min_tokens, math.ceil(n_tokens * share)))
 
@@ -60,7 +68,7 @@ def choose_recompute(layer_index: int, deviation: torch.Tensor, received: torch.
 
 
 def choose_retained(layer_index: int, received: torch.Tensor, is_tail: torch.Tensor,
-                    params: PipelineParams) -> torch.Tensor:
+                    params: PipelineParams, n_layers: int | None = None) -> torch.Tensor:
     """Return sorted positions a layer keeps after prefill, ranked by attention received."""
-    budget = retain_budget(layer_index, received.shape[0], params)
+    budget = retain_budget(layer_index, received.shape[0], params, n_layers)
     return top_with_tail(received.float(), budget, is_tail)
