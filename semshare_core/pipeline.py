@@ -13,11 +13,12 @@ import torch
 from . import analysis
 from .baseline import FullPrefill, full_prefill
 from .decode import decode_from_layers, decode_from_model
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, PromptTooLongError, SemShareError
 from .engine import LayerKV, PrefillOutput, PrefillTrace, ReusedCache, selective_prefill
 from .matching import MatchResult, lexical_similarity, match_prompts
 from .model import ModelBundle
 from .params import PipelineParams
+from .perplexity import continuation_token_ids, first_step_kl, perplexity_from_layers, perplexity_from_model
 from .prompts import DEFAULT_INSTRUCTION, build_prompt
 from .result import RunResult
 from .timing import PeakMemory, PhaseTimer, stopwatch
@@ -43,34 +44,56 @@ class SemShareRun:
 def compare(bundle: ModelBundle, reference_text: str, target_text: str,
             params: PipelineParams | None = None, *, instruction: str = DEFAULT_INSTRUCTION,
             truncate: int | None = None, progress: ProgressCallback | None = None,
-            timing_repeats: int = 1) -> RunResult:
+            timing_repeats: int = 1, continuation: str | None = None,
+            document_last: bool | None = None) -> RunResult:
     """Run the full prefill and SemShareKV on the target and measure both.
 
     The reference prompt is prefilled first and its cache stored, as a server would have
     done when it served that prompt; that time is reported but not counted. Each prefill
     runs untimed first (warm-up), then `timing_repeats` times alternating with the other;
-    the median counts. Raises a SemShareError subclass on bad input.
+    the median counts. With `continuation`, the result's extras hold its teacher-forced
+    perplexity under each cache. `document_last` (default: on when a continuation is
+    given) builds both prompts without the chat template's closing tokens, so that the
+    document ends the prompt. Raises a SemShareError subclass on bad input.
     """
-    if timing_repeats < 1:
+    if isinstance(params, dict):
+        params = PipelineParams.from_dict(params)
+    if params is not None and not isinstance(params, PipelineParams):
+        raise InvalidParameterError(f"params must be a PipelineParams, got {type(params).__name__}.")
+    if isinstance(timing_repeats, bool) or not isinstance(timing_repeats, int) or timing_repeats < 1:
         raise InvalidParameterError(f"timing_repeats must be at least 1, got {timing_repeats}.")
+    if document_last is None:
+        document_last = bool(continuation)
+    options = _Options(instruction, truncate, timing_repeats, continuation, document_last)
     with PeakMemory() as memory:
-        result = _compare(bundle, reference_text, target_text, params or PipelineParams(),
-                          instruction, truncate, progress, timing_repeats)
+        result = _compare(bundle, reference_text, target_text, params or PipelineParams(), options, progress)
     result.peak_rss_bytes = memory.peak_bytes
     return result
 
 
+@dataclass
+class _Options:
+    instruction: str
+    truncate: int | None
+    timing_repeats: int
+    continuation: str | None
+    document_last: bool
+
+
 def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params: PipelineParams,
-             instruction: str, truncate: int | None, progress: ProgressCallback | None,
-             timing_repeats: int) -> RunResult:
+             options: _Options, progress: ProgressCallback | None) -> RunResult:
     report = progress or (lambda phase, fraction: None)
     model, tokenizer, device = bundle.model, bundle.tokenizer, bundle.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
     report("tokenize", 0.0)
-    reference = build_prompt(bundle, reference_text, instruction, truncate, params.max_new_tokens)
-    target = build_prompt(bundle, target_text, instruction, truncate, params.max_new_tokens)
+    continuation_ids = continuation_token_ids(tokenizer, options.continuation) if options.continuation else []
+    reserve = params.max_new_tokens + len(continuation_ids)
+    reference = build_prompt(bundle, reference_text, options.instruction, options.truncate, reserve,
+                             options.document_last)
+    target = build_prompt(bundle, target_text, options.instruction, options.truncate, reserve,
+                          options.document_last)
     reference_ids = torch.tensor(reference.token_ids, device=device)
     target_ids = torch.tensor(target.token_ids, device=device)
 
@@ -86,11 +109,14 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
     # Alternate the timed runs, so that both see the same load on a shared machine.
     report("timed prefills", 0.4)
     full_runs, semshare_runs = [], []
-    for _ in range(timing_repeats):
+    for _ in range(options.timing_repeats):
         full_runs.append(full_prefill(model, target_ids))
         semshare_runs.append(run_semshare(record=True))
     full = _median_run(full_runs, lambda run: run.seconds)
     semshare = _median_run(semshare_runs, lambda run: run.seconds)
+
+    # Before decoding, which appends to the full prefill's cache.
+    scores = _scores(model, full, semshare.prefill, target.n_tokens, continuation_ids)
 
     report("decode", 0.6)
     timings = {}
@@ -132,7 +158,18 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
         peak_rss_bytes=0,
         cuda_memory=_cuda_memory(device),
         extras={"torch_threads": torch.get_num_threads(), "match_mean_distance": semshare.match.mean_distance,
-                "timing_repeats": timing_repeats})
+                "timing_repeats": options.timing_repeats, "document_last": options.document_last,
+                **scores})
+
+
+def _build_named(role: str, bundle, text, instruction, truncate, reserve_tokens):
+    """Build one prompt; an error message then says which prompt failed."""
+    try:
+        return build_prompt(bundle, text, instruction, truncate, reserve_tokens)
+    except PromptTooLongError as error:
+        raise PromptTooLongError(f"The {role} prompt is too long. {error}", error.n_tokens, error.limit) from error
+    except SemShareError as error:
+        raise type(error)(f"The {role} prompt: {error}") from error
 
 
 def _semshare_prefill(model, reference, target, target_ids, reference_prefill: FullPrefill,
@@ -149,9 +186,23 @@ def _semshare_prefill(model, reference, target, target_ids, reference_prefill: F
             full = full_prefill(model, target_ids)
         return SemShareRun(match, None, _fallback_output(full), timer.as_dict(), reason)
 
-    reused = ReusedCache(reference_prefill.kv, match.mapping.to(target_ids.device), params.rerotate_keys)
+    reused = ReusedCache(reference_prefill.kv, match.mapping.to(target_ids.device), params.rerotate_keys,
+                         params.reuse_mode)
     prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)
     return SemShareRun(match, reused, prefill, timer.as_dict(), None)
+
+
+def _scores(model, full: FullPrefill, prefill: PrefillOutput, n_tokens: int, continuation_ids: list[int]) -> dict:
+    """First-step KL divergence and, with a continuation, its perplexity under each cache."""
+    scores = {"first_step_kl": first_step_kl(full.logits, prefill.logits)}
+    if continuation_ids:
+        scores.update(
+            continuation_tokens=len(continuation_ids),
+            perplexity_full=perplexity_from_model(model, full.past_key_values, full.logits, n_tokens,
+                                                  continuation_ids),
+            perplexity_semshare=perplexity_from_layers(model, prefill.cache, prefill.logits, n_tokens,
+                                                       continuation_ids))
+    return scores
 
 
 def _fallback_output(full: FullPrefill) -> PrefillOutput:

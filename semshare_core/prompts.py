@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import EmptyPromptError, PromptTooLongError
+from .errors import EmptyPromptError, InvalidParameterError, PromptTooLongError
 from .result import PromptInfo
 
 DEFAULT_INSTRUCTION = "Summarize the following text."
@@ -34,19 +34,28 @@ def template_parts(tokenizer, instruction: str) -> tuple[str, str]:
 
 
 def build_prompt(bundle, document: str, instruction: str = DEFAULT_INSTRUCTION,
-                 truncate: int | None = None, reserve_tokens: int = 0) -> PromptInfo:
+                 truncate: int | None = None, reserve_tokens: int = 0,
+                 document_last: bool = False) -> PromptInfo:
     """Tokenize `document` inside the instruction and chat template.
 
     `truncate` cuts the document to that many tokens. `reserve_tokens` (the tokens to be
-    generated) count against the model's context. Raises EmptyPromptError or
+    generated) count against the model's context. With `document_last` the template's
+    closing tokens are left out, so that the prompt ends with the document and text
+    scored after it reads as its continuation. Raises EmptyPromptError or
     PromptTooLongError.
     """
     tokenizer = bundle.tokenizer
+    if not isinstance(document, str):
+        raise InvalidParameterError(f"The document must be text (str), not {type(document).__name__}.")
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int)):
+        raise InvalidParameterError(f"truncate must be a whole number of tokens, got {truncate!r}.")
     document = clean_text(document).strip()
     if not document:
         raise EmptyPromptError("The prompt is empty: enter some text.")
 
     prefix, suffix = template_parts(tokenizer, instruction)
+    if document_last:
+        suffix = ""
     prefix_ids = tokenizer.encode(prefix, add_special_tokens=False)
     suffix_ids = tokenizer.encode(suffix, add_special_tokens=False)
     document_ids = tokenizer.encode(document, add_special_tokens=False)
@@ -54,7 +63,7 @@ def build_prompt(bundle, document: str, instruction: str = DEFAULT_INSTRUCTION,
         raise EmptyPromptError("The prompt has no tokens after cleaning: enter some text.")
     if truncate is not None:
         if truncate < 1:
-            raise PromptTooLongError(f"truncate must be at least 1, got {truncate}.", len(document_ids), truncate)
+            raise InvalidParameterError(f"truncate must be at least 1 token, got {truncate}.")
         document_ids = document_ids[:truncate]
 
     if _needs_bos(tokenizer, prefix_ids):
