@@ -12,7 +12,7 @@ PORT ?= 8501
 # Per-test limit in seconds, enforced by pytest-timeout.
 TEST_TIMEOUT ?= 900
 
-.PHONY: setup run test chromium
+.PHONY: setup run test bench chromium
 
 setup: $(SETUP_STAMP) chromium
 
@@ -54,3 +54,8 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=$(TEST_TIMEOUT) tests
+
+# The whole benchmark suite on ../shared/data; it rewrites docs/benchmarks.md.
+# One part: `.venv/bin/python -m semshare_core bench --part NAME`.
+bench: setup
+	$(BIN)/python -m semshare_core bench
