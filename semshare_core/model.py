@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .errors import ModelLoadError, UnsupportedModelError
@@ -180,7 +181,8 @@ def _load_pretrained(name_or_path: str):
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(name_or_path, trust_remote_code=False, dtype="auto")
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        # SafetensorError (not an OSError) is what a truncated or corrupt .safetensors file raises.
         raise ModelLoadError(f"Could not load the weights or tokenizer of {name_or_path!r}: {error}") from error
     return model, tokenizer
 

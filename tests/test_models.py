@@ -9,7 +9,7 @@ import semshare_core as ss
 from semshare_core import layers as L
 from semshare_core.baseline import full_prefill
 from semshare_core.engine import ReusedCache, selective_prefill
-from semshare_core.model import check_supported
+from semshare_core.model import check_supported, load_embedded_tokenizer
 from semshare_core.timing import PhaseTimer
 
 SMALL = dict(vocab_size=99, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
@@ -115,3 +115,12 @@ def test_folder_without_weights_fails_cleanly(tmp_path):
 def test_missing_folder_fails_cleanly(tmp_path):
     with pytest.raises(ss.ModelLoadError):
         ss.load_model(str(tmp_path / "no-such-model"))
+
+
+def test_corrupt_weights_fail_cleanly(tmp_path):
+    LlamaConfig(**SMALL).save_pretrained(tmp_path)
+    load_embedded_tokenizer().save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x00not a safetensors file" * 50)
+
+    with pytest.raises(ss.ModelLoadError, match="Could not load the weights"):
+        ss.load_model(str(tmp_path))
