@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 from rouge_score import rouge_scorer
@@ -70,7 +72,20 @@ def top_probs(tokenizer, logits: torch.Tensor, k: int = 8) -> list[TokenProb]:
             for p, i in zip(values, indices)]
 
 
-_scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+class UnicodeTokenizer:
+    """Lower-cased word tokens in any script; each CJK character is a token of its own.
+
+    rouge_score's default tokenizer keeps only ASCII letters and digits, so two identical
+    Chinese or Arabic outputs would score 0.
+    """
+
+    _pattern = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._pattern.findall(text.lower())
+
+
+_scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=UnicodeTokenizer())
 
 
 def rouge_l(reference: str, candidate: str) -> float:

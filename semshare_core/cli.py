@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .errors import SemShareError
+from .errors import InvalidParameterError, SemShareError
 from .params import PipelineParams
 from .prompts import DEFAULT_INSTRUCTION
 from .textio import read_text_file
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--instruction", default=DEFAULT_INSTRUCTION, help="Instruction placed before each document.")
     compare.add_argument("--truncate", type=int, default=None, help="Cut each document to this many tokens.")
     compare.add_argument("--max-new-tokens", type=int, default=PipelineParams.max_new_tokens,
-                         help="Tokens to generate after each prompt.")
+                         help=f"Tokens to generate after each prompt (default: {PipelineParams.max_new_tokens}).")
     compare.add_argument("--recompute-all", action="store_true",
                          help="Recompute every token at every layer (reproduces the full prefill).")
     compare.add_argument("--no-retention", action="store_true", help="Keep every token in every layer's cache.")
@@ -175,11 +175,13 @@ def run_compare(args: argparse.Namespace) -> int:
     from .model import load_model
     from .pipeline import compare
 
+    # Check everything the user typed before the model load, which takes seconds.
     params = params_from_args(args)
+    check_compare_args(args)
     reference = read_text_file(args.reference)
     target = read_text_file(args.target)
-    bundle = load_model(args.model, device=args.device)
     continuation = read_text_file(args.continuation) if args.continuation else None
+    bundle = load_model(args.model, device=args.device)
     result = compare(bundle, reference, target, params, instruction=args.instruction,
                      truncate=args.truncate, timing_repeats=args.repeats,
                      continuation=continuation, document_last=args.document_last,
@@ -187,9 +189,23 @@ def run_compare(args: argparse.Namespace) -> int:
     summary = result.summary()
     print(format_summary(summary))
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            print(f"error: could not write {args.json}: {error.strerror}", file=sys.stderr)
+            return 2
         print(f"wrote {args.json}")
     return 0
+
+
+def check_compare_args(args: argparse.Namespace) -> None:
+    """Raise InvalidParameterError for a bad count or an unwritable JSON folder."""
+    if args.truncate is not None and args.truncate < 1:
+        raise InvalidParameterError(f"--truncate must be at least 1 token, got {args.truncate}.")
+    if args.repeats < 1:
+        raise InvalidParameterError(f"--repeats must be at least 1, got {args.repeats}.")
+    if args.json is not None and not args.json.resolve().parent.is_dir():
+        raise InvalidParameterError(f"--json: folder {args.json.resolve().parent} not found.")
 
 
 def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
@@ -221,8 +237,12 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
+    if not verbose:
+        from transformers.utils import logging as transformers_logging
+        transformers_logging.disable_progress_bar()
     try:
         if args.command == "compare":
             return run_compare(args)

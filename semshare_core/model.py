@@ -84,7 +84,10 @@ def pick_device(device: str | None = None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(f"Device {device!r} was requested but CUDA is not available.")
-    return torch.device(device)
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ModelLoadError(f"Invalid device {device!r}: use cpu, cuda or cuda:N.") from error
 
 
 def default_dtype(device: torch.device) -> torch.dtype:
@@ -170,12 +173,24 @@ def _save_cache(model, tokenizer, folder: Path) -> None:
         logger.warning("Could not save the converted model to %s: %s", folder, error)
 
 
+def _looks_like_path(name_or_path: str) -> bool:
+    return name_or_path.startswith(("/", ".", "~")) or os.path.exists(name_or_path)
+
+
 def _load_pretrained(name_or_path: str):
+    if _looks_like_path(name_or_path):
+        folder = Path(name_or_path).expanduser()
+        if not folder.is_dir():
+            raise ModelLoadError(f"Model folder {name_or_path!r} not found.")
+        if not (folder / "config.json").is_file():
+            raise ModelLoadError(f"Model folder {name_or_path!r} has no config.json: "
+                                 "give a folder saved with save_pretrained().")
+        name_or_path = str(folder)
     try:
         config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
     except (OSError, ValueError) as error:
         raise ModelLoadError(
-            f"Could not load a model config from {name_or_path!r}: {error}. "
+            f"Could not load a model config from {name_or_path!r}: {str(error).rstrip('.')}. "
             "Give a local folder with config.json and weights, or a hub id (needs network access).") from error
     check_supported(config)
     try:

@@ -51,6 +51,11 @@ class PipelineParams:
                 "and standard deviation) are ablations that show how much the matched K/V carries."})
 
     # Selective recompute
+    recompute_mismatched: bool = field(default=False, metadata={
+        "help": "Recompute, at every layer, each target token unless it and the token before it "
+                "match identical tokens at consecutive reference positions, so that only tokens inside "
+                "copied spans keep reused K/V (CacheBlend-style reuse). The recompute set grows "
+                "beyond its budget where these tokens need it."})
     hd_fraction: float = field(default=0.4, metadata={
         "help": "Share of target tokens, ranked by K/V deviation at layer 0, that are "
                 "recomputed at layer 1 (high-deviation tokens)."})
@@ -99,6 +104,7 @@ class PipelineParams:
         "help": "Seed of the sampler; both caches decode with the same seed."})
 
     def __post_init__(self) -> None:
+        self._check_types()
         checks = [
             (self.lsh_bits >= 8, "lsh_bits must be at least 8"),
             (self.lsh_tables >= 1, "lsh_tables must be at least 1"),
@@ -123,6 +129,17 @@ class PipelineParams:
         for ok, message in checks:
             if not ok:
                 raise InvalidParameterError(message)
+
+    def _check_types(self) -> None:
+        # Annotations are strings here (postponed evaluation), so compare by name.
+        accepted = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            kinds = accepted.get(str(item.type), (object,))
+            wrong_bool = isinstance(value, bool) and item.type != "bool"
+            if wrong_bool or not isinstance(value, kinds):
+                raise InvalidParameterError(
+                    f"{item.name} must be of type {item.type}, got {value!r} ({type(value).__name__}).")
 
     def replace(self, **changes) -> "PipelineParams":
         return dataclasses.replace(self, **changes)

@@ -90,10 +90,8 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
     report("tokenize", 0.0)
     continuation_ids = continuation_token_ids(tokenizer, options.continuation) if options.continuation else []
     reserve = params.max_new_tokens + len(continuation_ids)
-    reference = build_prompt(bundle, reference_text, options.instruction, options.truncate, reserve,
-                             options.document_last)
-    target = build_prompt(bundle, target_text, options.instruction, options.truncate, reserve,
-                          options.document_last)
+    reference = _build_named("reference", bundle, reference_text, options, reserve)
+    target = _build_named("target", bundle, target_text, options, reserve)
     reference_ids = torch.tensor(reference.token_ids, device=device)
     target_ids = torch.tensor(target.token_ids, device=device)
 
@@ -162,10 +160,11 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
                 **scores})
 
 
-def _build_named(role: str, bundle, text, instruction, truncate, reserve_tokens):
+def _build_named(role: str, bundle, text, options, reserve_tokens: int):
     """Build one prompt; an error message then says which prompt failed."""
     try:
-        return build_prompt(bundle, text, instruction, truncate, reserve_tokens)
+        return build_prompt(bundle, text, options.instruction, options.truncate, reserve_tokens,
+                            options.document_last)
     except PromptTooLongError as error:
         raise PromptTooLongError(f"The {role} prompt is too long. {error}", error.n_tokens, error.limit) from error
     except SemShareError as error:
@@ -186,8 +185,9 @@ def _semshare_prefill(model, reference, target, target_ids, reference_prefill: F
             full = full_prefill(model, target_ids)
         return SemShareRun(match, None, _fallback_output(full), timer.as_dict(), reason)
 
-    reused = ReusedCache(reference_prefill.kv, match.mapping.to(target_ids.device), params.rerotate_keys,
-                         params.reuse_mode)
+    mapping = match.mapping.to(target_ids.device)
+    forced = outside_copied_spans(reference.token_ids, target_ids, mapping) if params.recompute_mismatched else None
+    reused = ReusedCache(reference_prefill.kv, mapping, params.rerotate_keys, params.reuse_mode, forced)
     prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)
     return SemShareRun(match, reused, prefill, timer.as_dict(), None)
 
@@ -203,6 +203,19 @@ def _scores(model, full: FullPrefill, prefill: PrefillOutput, n_tokens: int, con
             perplexity_semshare=perplexity_from_layers(model, prefill.cache, prefill.logits, n_tokens,
                                                        continuation_ids))
     return scores
+
+
+def outside_copied_spans(reference_ids: list[int], target_ids: torch.Tensor, mapping: torch.Tensor) -> torch.Tensor:
+    """Mark target tokens that are not inside a span copied from the reference, (T,) bool.
+
+    A token is inside one when it and the token before it are matched to identical
+    tokens at consecutive reference positions. A single identical token is not enough:
+    LSH matching sends most common words to an identical token somewhere.
+    """
+    same = torch.tensor(reference_ids, device=target_ids.device)[mapping] == target_ids
+    continues = torch.zeros_like(same)
+    continues[1:] = (mapping[1:] == mapping[:-1] + 1) & same[:-1]
+    return ~(same & continues)
 
 
 def _fallback_output(full: FullPrefill) -> PrefillOutput:

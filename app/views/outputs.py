@@ -43,14 +43,14 @@ def _output_metrics(result: ss.RunResult) -> None:
     cards[0].metric("ROUGE-L F1 between outputs", f"{result.rouge_l_outputs:.3f}",
                     help="Longest-common-subsequence F1 of the two outputs, 0-1. "
                          "It compares the runs with each other, not with a reference summary.")
-    cards[1].metric("First diverging token", "none" if divergence is None else f"#{divergence}",
-                    help="Index of the first generated token where the outputs differ.")
+    cards[1].metric("First diverging token", "none" if divergence is None else f"#{divergence + 1}",
+                    help="Position, counted from 1, of the first generated token where the outputs differ.")
     cards[2].metric("Max |logit difference|", f"{result.max_abs_logit_diff:.3f}",
                     help="Largest absolute difference between the first-token logits of the two caches.")
     if divergence is not None:
         full_token = _token_at(result.output_tokens_full, divergence)
         semshare_token = _token_at(result.output_tokens_semshare, divergence)
-        st.caption(f"At token #{divergence} the full prefill generates {full_token} "
+        st.caption(f"At generated token #{divergence + 1} the full prefill generates {full_token} "
                    f"and SemShareKV generates {semshare_token}.")
 
 
