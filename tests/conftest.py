@@ -23,5 +23,6 @@ def embedded_bundle():
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real paired texts not found at {SHARED_DATA}; they live beside the project, not in it")
+        pytest.skip(f"optional real paired texts not found at {SHARED_DATA}: place the OneStopEnglish, "
+                    "QMSum and Bible folders there (see docs/benchmarks.md) to run this test")
     return SHARED_DATA
