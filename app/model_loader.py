@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 import torch
 
 import semshare_core as ss
 from semshare_core import limits
 from semshare_core.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
 
 
 def available_devices() -> list[str]:
@@ -31,4 +35,9 @@ def try_load_bundle(name_or_path: str | None, device: str, operator: OperatorSet
         return load_bundle(name_or_path, device)
     except ss.SemShareError as error:
         st.error(f"Could not load the model: {error}")
+        return None
+    except Exception as error:  # noqa: BLE001 - a failed load must show a message, not a traceback
+        logger.exception("Loading model %r on %s failed unexpectedly", name_or_path, device)
+        st.error(f"Could not load the model: unexpected {type(error).__name__}: {error}. "
+                 "The server log has the details.")
         return None

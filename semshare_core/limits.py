@@ -14,7 +14,7 @@ from typing import Callable
 
 from transformers import AutoConfig
 
-from .errors import MemoryBudgetError, ModelLoadError, ModelNotAllowedError, PromptTooLongError, RunTimeoutError
+from .errors import MemoryBudgetError, ModelNotAllowedError, PromptTooLongError, RunTimeoutError
 from .model import EMBEDDED_MODEL_ID, check_supported, default_dtype, pick_device
 from .settings import OperatorSettings
 
@@ -143,16 +143,16 @@ def estimate_weight_bytes(config, dtype_bytes: int) -> int:
 def check_weights_fit(name_or_path: str, device: str, settings: OperatorSettings) -> None:
     """Raise MemoryBudgetError when a model's weights alone exceed the budget, without loading them.
 
-    Reads only the model's config (from the folder or the hub cache). Raises
-    ModelLoadError when there is none.
+    Reads only the model's config (from the folder or the hub cache). Without a readable
+    config it returns, so that `load_model` reports what is missing in its own words.
     """
     budget = settings.memory_budget_bytes
     if not budget:
         return
     try:
         config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(f"Could not load a model config from {name_or_path!r}: {error}") from error
+    except (OSError, ValueError):
+        return
     check_supported(config)
     dtype_bytes = default_dtype(pick_device(device)).itemsize
     weights = estimate_weight_bytes(config, dtype_bytes)

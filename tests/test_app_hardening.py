@@ -6,7 +6,11 @@ Each test sets the limits through environment variables, which the app reads on 
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
+
+import semshare_core as ss
+from app import model_loader
 
 APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 # The first page load may convert the embedded model.
@@ -115,3 +119,29 @@ def test_bad_upload_shows_error(monkeypatch, content, fragment):
     assert not at.exception, [item.value for item in at.exception]
     assert any(fragment in text for text in error_texts(at)), error_texts(at)
     assert at.text_area(key="reference_text").value == before
+
+
+@pytest.mark.parametrize("fault, fragment", [
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "The device ran out of memory"),
+    (RuntimeError("an engine bug"), "The run failed unexpectedly (RuntimeError: an engine bug)"),
+])
+def test_run_fault_shows_message(monkeypatch, fault, fragment):
+    def failing_compare(*args, **kwargs):
+        raise fault
+
+    at = start_app()
+    monkeypatch.setattr(ss, "compare", failing_compare)
+
+    run_and_expect_error(at, fragment)
+
+
+def test_model_load_fault_shows_message(monkeypatch):
+    def failing_load(name_or_path, device):
+        raise RuntimeError("a loader bug")
+
+    monkeypatch.setattr(model_loader, "load_bundle", failing_load)
+    at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert any("unexpected RuntimeError: a loader bug" in text for text in error_texts(at)), error_texts(at)
+    assert at.button(key="run").disabled

@@ -3,11 +3,12 @@
 from types import SimpleNamespace
 
 import pytest
+from transformers import LlamaConfig
 
 from app.inputs import read_upload
 from semshare_core import limits
-from semshare_core.errors import (InputDecodeError, MemoryBudgetError, ModelNotAllowedError, PromptTooLongError,
-                                  RunTimeoutError, SettingsError)
+from semshare_core.errors import (InputDecodeError, MemoryBudgetError, ModelNotAllowedError,
+                                  PromptTooLongError, RunTimeoutError, SettingsError)
 from semshare_core.model import EMBEDDED_MODEL_ID
 from semshare_core.settings import OperatorSettings, load_settings
 
@@ -203,3 +204,26 @@ def test_upload_decodes_text(raw, text):
 def test_upload_rejects_bad_files(raw, message):
     with pytest.raises(InputDecodeError, match=message):
         read_upload("doc.txt", len(raw), lambda: raw, 1000)
+
+
+def test_oversized_upload_is_not_read():
+    def read_bytes():
+        raise AssertionError("an oversized upload must be rejected before it is read")
+
+    with pytest.raises(InputDecodeError, match="upload limit"):
+        read_upload("huge.txt", 10 ** 9, read_bytes, 1000)
+
+
+def test_weights_over_budget_before_loading(tmp_path):
+    # A config alone: the check must not need the weights.
+    LlamaConfig(vocab_size=32000, hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
+                num_attention_heads=32, num_key_value_heads=4).save_pretrained(tmp_path)
+
+    limits.check_weights_fit(str(tmp_path), "cpu", OperatorSettings(memory_budget_mb=8192))
+    with pytest.raises(MemoryBudgetError, match="above this server's memory budget of 1,024 MiB") as raised:
+        limits.check_weights_fit(str(tmp_path), "cpu", OperatorSettings(memory_budget_mb=1024))
+    assert raised.value.estimate_bytes > 4 * 10 ** 9
+
+
+def test_weights_check_leaves_missing_config_to_loader(tmp_path):
+    limits.check_weights_fit(str(tmp_path / "missing"), "cpu", OperatorSettings(memory_budget_mb=1))
