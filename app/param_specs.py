@@ -48,6 +48,7 @@ SPECS: dict[str, ParamSpec] = {
     "rerotate_keys": ParamSpec("Re-rotate reused keys", REARRANGE, "toggle"),
     "reuse_mode": ParamSpec("Cache of tokens not recomputed", REARRANGE, "select_slider",
                             options=("fuzzy", "zeros", "random")),
+    "recompute_mismatched": ParamSpec("Recompute tokens with another token id", RECOMPUTE, "toggle"),
     "hd_fraction": ParamSpec("High-deviation share at layer 0", RECOMPUTE, "slider", "share of tokens, 0-1",
                              0.0, 1.0, 0.05),
     "recompute_decay": ParamSpec("Recompute decay per layer", RECOMPUTE, "slider", "factor per layer",

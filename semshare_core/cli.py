@@ -100,6 +100,9 @@ def _add_bench_parser(commands) -> None:
                        help="Tokens generated for each meeting summary.")
     bench.add_argument("--repeats", type=int, default=defaults.repeats,
                        help="Timed runs of each prefill after the warm-up; the median counts.")
+    bench.add_argument("--threads", type=int, default=None,
+                       help="Torch CPU threads (default: torch's own choice). On a machine that other "
+                            "processes load, 1 thread keeps the timings of many small operations steadier.")
     bench.add_argument("--verbose", action="store_true", help="Log progress to stderr.")
 
 
@@ -226,6 +229,9 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
             continuation_tokens=args.continuation_tokens,
             max_new_tokens=args.max_new_tokens, summary_tokens=args.summary_tokens, repeats=args.repeats)
         part_names = args.part or list(PARTS)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     bundle = load_model(args.model, device=args.device)
     command = "python -m semshare_core " + " ".join(argv)
     page = run(bundle, data, args.output, part_names, options, PipelineParams(), command,

@@ -59,6 +59,7 @@ class ReusedCache:
     mapping: torch.Tensor                                  # (T,) reference position per target token
     rerotate: bool = True
     mode: str = "fuzzy"                                    # PipelineParams.reuse_mode
+    forced: torch.Tensor | None = None                     # (T,) bool: recomputed at every layer
     _tables: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def layer(self, model, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,6 +117,8 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
     positions = torch.arange(n_tokens, device=device)
     n_tail = min(params.tail_tokens, n_tokens)
     is_tail = positions >= n_tokens - n_tail
+    # Tokens that recompute selection must pass on: the tail and any tokens the caller forces.
+    must_recompute = is_tail | reused.forced if reused is not None and reused.forced is not None else is_tail
     trace = PrefillTrace(
         recomputed=torch.zeros(n_layers, n_tokens, dtype=torch.bool),
         retained=torch.zeros(n_layers, n_tokens, dtype=torch.bool),
@@ -156,7 +159,8 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
                 keep = torch.arange(active.numel(), device=device)
             else:
                 deviation = kv_deviation(k, v, reused_keys[:, active], reused_values[:, active])
-                keep = choose_recompute(index, deviation, received[active], is_tail[active], n_tokens, params)
+                keep = choose_recompute(index, deviation, received[active], must_recompute[active], n_tokens,
+                                        params)
 
         # Attention and MLP for the tokens that continue
         with timer.phase("layers"):

@@ -1,4 +1,4 @@
-"""Continuation perplexity over both caches, reuse modes and the growing retention schedule, on a tiny Llama."""
+"""Continuation perplexity over both caches and the ablation parameters, on a tiny Llama."""
 
 import math
 
@@ -121,3 +121,30 @@ def test_ablation_totals_equal():
 
     assert constant_retain_share(base, 30) < 1.0
     assert max(totals) - min(totals) <= 30
+
+
+def test_forced_tokens_recomputed_everywhere():
+    model = tiny_llama()
+    ids = random_ids(50)
+    forced = torch.zeros(50, dtype=torch.bool)
+    forced[[3, 17, 30]] = True
+    reference = full_prefill(model, random_ids(50, seed=4))
+    reused = ReusedCache(reference.kv, torch.arange(50), forced=forced)
+    params = PipelineParams(hd_fraction=0.1, retention=False)
+
+    out = selective_prefill(model, ids, reused, params, PhaseTimer(CPU))
+
+    assert out.trace.recomputed[:, [3, 17, 30]].all()
+    assert not out.trace.recomputed[1:, 5].any()
+
+
+def test_copied_spans_need_two_tokens():
+    from semshare_core.pipeline import outside_copied_spans
+
+    reference = [10, 11, 12, 13, 14]
+    target = torch.tensor([10, 11, 12, 99, 14, 11])
+    mapping = torch.tensor([0, 1, 2, 3, 4, 1])
+
+    outside = outside_copied_spans(reference, target, mapping)
+
+    assert outside.tolist() == [True, False, False, True, True, True]

@@ -15,7 +15,10 @@ IMAGES = "img"
 MISSING = """## Not measured yet
 
 - SnapKV, PyramidKV and H2O at the same KV budget (single-prompt compression; they need a full prefill).
-- CacheBlend-style reuse (only tokens whose id equals the matched reference token's id keep reused K/V).
+- CacheBlend itself: the CacheBlend-style setting reuses K/V only inside spans copied from the
+  reference (a token and its predecessor matched to identical tokens at consecutive reference
+  positions) but keeps SemShareKV's selection otherwise, rather than CacheBlend's single
+  selection at layer 1.
 - Exact prefix caching is measured in the ablations part only; the other parts give its ideal speedup
   (target tokens over tokens after the common prefix) in the JSON results.
 - The three observations (deviation rank correlation between layers, attention recovery by layer).
@@ -56,6 +59,11 @@ rearrangement, selective recompute and retention included); the ideal speedup is
 continuation of the target that the reference does not contain, with the prompt ending
 in the document (no chat-template closing tokens). The first-step KL divergence is
 KL(full || SemShareKV) of the next-token distribution after the prompt, in nats.
+
+Timings depend on what else runs on the machine: each part gives the 1-minute load
+average at its end. Where it exceeds the core count, the measured speedups are noisy, and
+a speedup above the ideal one means that other processes slowed a full prefill. The
+ideal speedup, perplexity, KL divergence and KV bytes do not depend on the load.
 """
 
 
@@ -167,7 +175,8 @@ def _ablations(output: Path, part: str, record: dict) -> str:
                 "Each setting changes one choice of the defaults, on one controlled pair (30% "
                 "rewritten) and one meeting pair. Exact prefix caching reuses the longest common "
                 "token prefix and computes the rest with the model's own forward, so its quality "
-                "is the full prefill's.", "",
+                "is the full prefill's. The CacheBlend-style setting recomputes at every layer each "
+                "token outside the spans copied from the reference.", "",
                 _run_line(record)]
     for pair in dict.fromkeys(row["pair"] for row in rows):
         sections += [f"Pair `{pair}`:", "",
