@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,9 @@ def wait_for_health(url, process, log_path):
                 f"{read_log_tail(log_path)}")
 
 
-@pytest.fixture(scope="module")
-def app_server():
-    """Start `streamlit run streamlit_app.py` on a free loopback port and yield its URL and log path."""
-    ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACT_DIR / "streamlit.log"
+@contextmanager
+def serve_app(log_path):
+    """Start `streamlit run streamlit_app.py` on a free loopback port, yield its URL, stop it on exit."""
     port = find_free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
@@ -115,7 +114,7 @@ def app_server():
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_health(f"{base_url}/_stcore/health", process, log_path)
-        yield base_url, log_path
+        yield base_url
     finally:
         process.terminate()
         try:
@@ -125,18 +124,30 @@ def app_server():
             process.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def browser():
+def start_chromium(driver_log_path):
+    """Start headless Chromium through Debian's chromedriver."""
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     # An explicit driver path makes Selenium skip Selenium Manager, which would download drivers.
-    service = Service(executable_path=str(CHROMEDRIVER),
-                      log_output=str(ARTIFACT_DIR / "chromedriver.log"))
+    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(driver_log_path))
+    return webdriver.Chrome(options=options, service=service)
 
+
+@pytest.fixture(scope="module")
+def app_server():
+    """Serve the app for this module and yield its URL and log path."""
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
-    driver = webdriver.Chrome(options=options, service=service)
+    log_path = ARTIFACT_DIR / "streamlit.log"
+    with serve_app(log_path) as base_url:
+        yield base_url, log_path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
+    driver = start_chromium(ARTIFACT_DIR / "chromedriver.log")
     try:
         yield driver
     finally:
