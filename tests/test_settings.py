@@ -152,7 +152,7 @@ def test_memory_estimate_grows_with_tokens():
     assert short.weights == long.weights
     assert long.caches > 10 * short.caches
     assert long.views == 30 * 6000 * (2 + 12)
-    assert long.total == long.weights + long.caches + long.activations + long.views
+    assert long.total == long.weights + long.caches + long.activations + long.views + long.runtime
 
 
 def test_memory_over_budget_names_numbers():
