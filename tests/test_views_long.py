@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import test_app_views as hand_made
 from app.views import deviation, downsample, recompute
@@ -63,3 +64,25 @@ def test_long_state_grid_counts_every_entry(long_result):
     counts = customdata[:, :, 1:].astype(int).sum(axis=(1, 2))
     assert list(counts) == [LONG_TARGET] * hand_made.N_LAYERS
     assert len(figure.to_json()) < MAX_FIGURE_JSON_BYTES
+
+
+def render_recompute_view(result):
+    from app.views import recompute
+
+    recompute.render(result)
+
+
+def test_long_shaded_text_is_windowed(long_result):
+    at = AppTest.from_function(render_recompute_view, args=(long_result,), default_timeout=60).run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    window = at.slider(key="recompute_text_start")
+    assert window.value == long_result.target.document_span[0]
+    html = at.get("html")[0].proto.body
+    assert html.count("<span title=") == recompute.MAX_SHADED_TOKENS
+
+    window.set_value(3900).run()
+    html = at.get("html")[0].proto.body
+    assert html.count("<span title=") == recompute.MAX_SHADED_TOKENS
+    assert 'title="token 3900:' in html
+    assert 'title="token 3899:' not in html

@@ -15,6 +15,7 @@ from app.tokens import hover_text, html_token
 EVICTED, REUSED, RECOMPUTED = 0, 1, 2
 STATE_NAMES = {EVICTED: "evicted", REUSED: "reused", RECOMPUTED: "recomputed"}
 STATE_COLORS = {EVICTED: colors.EVICTED, REUSED: colors.REUSED, RECOMPUTED: colors.RECOMPUTED}
+MAX_SHADED_TOKENS = 2000
 
 
 def render(result: ss.RunResult) -> None:
@@ -98,9 +99,24 @@ def _shaded_text(result: ss.RunResult) -> None:
     st.markdown("**Target text shaded by recompute depth**")
     document_only = st.toggle("Only the document (hide the chat template)", value=True, key="recompute_document_only")
     start, end = result.target.document_span if document_only else (0, result.n_target_tokens)
+    start, end = _text_window(start, end)
     st.html(shaded_text_html(result, start, end))
     st.caption(f"Darker tokens were recomputed in more of the {result.n_layers} layers. "
                "Hover a token for its counts.")
+
+
+def _text_window(start: int, end: int) -> tuple[int, int]:
+    """Return at most MAX_SHADED_TOKENS positions of [start, end), with a slider to move them.
+
+    Each token is a span with its own tooltip, about 150 bytes, so a 6,000-token text
+    would send 0.9 MB of HTML.
+    """
+    if end - start <= MAX_SHADED_TOKENS:
+        return start, end
+    first = st.slider("First token shown", min_value=start, max_value=end - MAX_SHADED_TOKENS, value=start,
+                      step=100, key="recompute_text_start",
+                      help=f"The text shows {MAX_SHADED_TOKENS:,} tokens at a time (unit: token index).")
+    return first, first + MAX_SHADED_TOKENS
 
 
 def shaded_text_html(result: ss.RunResult, start: int, end: int) -> str:
