@@ -182,14 +182,15 @@ def deadline_progress(settings: OperatorSettings, progress: Callable[[str, float
     """Wrap a progress callback so that it raises RunTimeoutError once the time limit has passed.
 
     The pipeline calls `progress` between phases, so a run stops at the first phase
-    boundary after the limit, not in the middle of a phase.
+    boundary after the limit, not in the middle of a phase. The final report (fraction 1)
+    never raises, because the result is complete by then.
     """
     started = clock()
     limit = settings.time_limit_s
 
     def report(phase: str, fraction: float) -> None:
         elapsed = clock() - started
-        if limit and elapsed > limit:
+        if limit and elapsed > limit and fraction < 1.0:
             raise RunTimeoutError(
                 f"The run timed out: it took {elapsed:.1f} s, past this server's limit of {limit:g} s, "
                 f"before the phase '{phase}'. Shorten or truncate the prompts, or lower max new tokens.",

@@ -179,6 +179,14 @@ def test_deadline_raises_after_limit():
     assert raised.value.elapsed_s == 10.5
 
 
+def test_deadline_keeps_finished_run():
+    now = [0.0]
+    report = limits.deadline_progress(OperatorSettings(time_limit_s=10), clock=lambda: now[0])
+    now[0] = 11.0
+
+    report("done", 1.0)
+
+
 def test_deadline_off_at_zero():
     now = [0.0]
     report = limits.deadline_progress(OperatorSettings(time_limit_s=0), clock=lambda: now[0])
