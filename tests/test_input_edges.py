@@ -1,6 +1,7 @@
 """Unusual but valid inputs through the whole pipeline on the tiny random Llama."""
 
 import numpy as np
+import torch
 import pytest
 
 import semshare_core as ss
@@ -38,3 +39,15 @@ def test_identical_prompts_match_themselves(tiny_bundle):  # noqa: F811
 
     assert result.similarity == pytest.approx(1.0)
     assert np.array_equal(result.mapping, np.arange(result.n_target_tokens))
+
+
+def test_compare_leaves_model_unchanged(tiny_bundle):  # noqa: F811
+    # Sessions share one model, so a run must not write to its weights or buffers.
+    before = {name: tensor.clone() for name, tensor in tiny_bundle.model.state_dict().items()}
+
+    ss.compare(tiny_bundle, LONG_TEXT, "Short note about the park.", PARAMS)
+
+    after = tiny_bundle.model.state_dict()
+    assert after.keys() == before.keys()
+    changed = [name for name, tensor in before.items() if not torch.equal(tensor, after[name])]
+    assert changed == []
