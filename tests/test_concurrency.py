@@ -16,7 +16,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (ElementClickInterceptedException, NoSuchElementException,
+                                        StaleElementReferenceException, TimeoutException, WebDriverException)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -30,10 +31,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACT_DIR = REPO_ROOT / "test-artifacts" / "concurrency"
 SESSIONS = 8
 MAX_NEW_TOKENS = 4
-# Eight browsers share the CPU with the server, so the first page load is slow.
+# Browsers share the CPU with the server, so the first page load is slow.
 PAGE_LOAD_TIMEOUT_S = 240
+STEP_TIMEOUT_S = 180
+PREPARE_AT_ONCE = 3
+# The last session to prepare waits for the others: three rounds of page load and three steps.
+BARRIER_TIMEOUT_S = 600
 # Runs queue behind one lock: the last session waits for the seven before it.
 RUN_TIMEOUT_S = 240
+# Errors of a step whose element a rerun replaced or has not drawn yet.
+RERUN_ERRORS = (NoSuchElementException, StaleElementReferenceException)
 RESULT_CAPTION = re.compile(r"reference ([\d,]+) tokens, target ([\d,]+) tokens")
 
 SUBJECTS = ["river", "bakery", "library", "comet", "orchard", "harbour", "glacier", "market"]
@@ -64,6 +71,7 @@ class SessionRecord:
     expected_tokens: tuple[int, int]
     shown_tokens: tuple[int, int] | None = None
     run_seconds: float | None = None
+    step: str = "browser start"
     failures: list[str] = field(default_factory=list)
 
 
@@ -76,9 +84,35 @@ def server_url():
         yield url, log_path
 
 
-def wait_idle(driver, timeout_s: float, condition=lambda d: True) -> None:
-    WebDriverWait(driver, timeout_s, poll_frequency=0.5).until(
-        lambda d: script_state(d) == "notRunning" and condition(d))
+def wait_settled(driver, timeout_s: float, condition=lambda d: True) -> None:
+    """Wait until the script is idle and `condition` holds on two checks one second apart.
+
+    Keyboard input can queue several reruns, and the page reads idle between them.
+    """
+    def settled(d) -> bool:
+        if not (script_state(d) == "notRunning" and condition(d)):
+            return False
+        time.sleep(1.0)
+        return script_state(d) == "notRunning" and condition(d)
+
+    WebDriverWait(driver, timeout_s, poll_frequency=0.5, ignored_exceptions=RERUN_ERRORS).until(settled)
+
+
+def find(driver, selector: str):
+    return WebDriverWait(driver, STEP_TIMEOUT_S, poll_frequency=0.5, ignored_exceptions=RERUN_ERRORS).until(
+        lambda d: d.find_element("css selector", selector))
+
+
+def retry(step, attempts: int = 3) -> None:
+    """Run a browser step again when a rerun replaced an element it was using."""
+    for attempt in range(attempts):
+        try:
+            step()
+            return
+        except RERUN_ERRORS + (ElementClickInterceptedException,):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
 
 
 def open_expander(driver, title: str) -> None:
@@ -95,29 +129,37 @@ def set_max_new_tokens(driver, value: int) -> None:
     # Streamlit draws an expander's content only once it is open. A click during a rerun can
     # be lost on a loaded machine, so the expander is clicked again until the slider appears.
     for _ in range(6):
-        open_expander(driver, "Decoding")
+        retry(lambda: open_expander(driver, "Decoding"))
         try:
             WebDriverWait(driver, 10, poll_frequency=0.5).until(lambda d: d.find_elements("css selector", selector))
             break
         except TimeoutException:
             continue
-    slider = driver.find_element("css selector", selector)
-    driver.execute_script("arguments[0].focus();", slider)
-    ActionChains(driver).send_keys(Keys.HOME).send_keys(Keys.ARROW_RIGHT * value).perform()
-    wait_idle(driver, 60, lambda d: d.find_element("css selector", selector).get_attribute("value") == str(value))
+
+    def press_keys() -> None:
+        driver.execute_script("arguments[0].focus();", find(driver, selector))
+        ActionChains(driver).send_keys(Keys.HOME).send_keys(Keys.ARROW_RIGHT * value).perform()
+
+    retry(press_keys)
+    wait_settled(driver, STEP_TIMEOUT_S,
+                 lambda d: d.find_element("css selector", selector).get_attribute("value") == str(value))
 
 
 def set_text_area(driver, label: str, text: str) -> None:
-    area = driver.find_element("css selector", f"textarea[aria-label='{label}']")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", area)
-    area.click()
-    area.send_keys(Keys.CONTROL, "a")
-    area.send_keys(Keys.DELETE)
-    area.send_keys(text)
-    # Streamlit commits a text area on Ctrl+Enter, which reruns the script.
-    area.send_keys(Keys.CONTROL, Keys.ENTER)
-    wait_idle(driver, 60, lambda d: d.find_element(
-        "css selector", f"textarea[aria-label='{label}']").get_attribute("value") == text)
+    selector = f"textarea[aria-label='{label}']"
+
+    def type_text() -> None:
+        area = find(driver, selector)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", area)
+        area.click()
+        area.send_keys(Keys.CONTROL, "a")
+        area.send_keys(Keys.DELETE)
+        area.send_keys(text)
+        # Streamlit commits a text area on Ctrl+Enter, which reruns the script.
+        area.send_keys(Keys.CONTROL, Keys.ENTER)
+
+    retry(type_text)
+    wait_settled(driver, STEP_TIMEOUT_S, lambda d: d.find_element("css selector", selector).get_attribute("value") == text)
 
 
 def shown_token_counts(driver) -> tuple[int, int] | None:
@@ -128,13 +170,18 @@ def shown_token_counts(driver) -> tuple[int, int] | None:
     return None
 
 
-def prepare_session(driver, url: str, index: int) -> None:
+def prepare_session(driver, url: str, record: SessionRecord) -> None:
+    record.step = "page load"
     driver.get(url)
-    wait_idle(driver, PAGE_LOAD_TIMEOUT_S, lambda d: find_button_by_text(d, "Run"))
+    wait_settled(driver, PAGE_LOAD_TIMEOUT_S, lambda d: find_button_by_text(d, "Run"))
+    record.step = "max new tokens"
     set_max_new_tokens(driver, MAX_NEW_TOKENS)
-    reference, target = prompt_pair(index)
+    reference, target = prompt_pair(record.index)
+    record.step = "reference text"
     set_text_area(driver, "Reference prompt", reference)
+    record.step = "target text"
     set_text_area(driver, "Target prompt", target)
+    record.step = "run"
 
 
 def run_and_check(driver, record: SessionRecord) -> None:
@@ -158,7 +205,8 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {first_line}"
 
 
-def run_session(url: str, record: SessionRecord, barrier: threading.Barrier) -> SessionRecord:
+def run_session(url: str, record: SessionRecord, barrier: threading.Barrier,
+                preparing: threading.Semaphore) -> SessionRecord:
     """Drive one browser session through a run and record what it showed.
 
     A session that fails while preparing still reaches the barrier, so the others press Run.
@@ -166,13 +214,15 @@ def run_session(url: str, record: SessionRecord, barrier: threading.Barrier) -> 
     driver = None
     prepared = False
     try:
-        driver = start_chromium(ARTIFACT_DIR / f"chromedriver-{record.index}.log")
-        prepare_session(driver, url, record.index)
+        # Eight page loads at once on two cores starve each other, so only a few prepare at a time.
+        with preparing:
+            driver = start_chromium(ARTIFACT_DIR / f"chromedriver-{record.index}.log")
+            prepare_session(driver, url, record)
         prepared = True
     except (TimeoutException, WebDriverException) as error:
-        record.failures.append(f"while preparing: {describe(error)}")
+        record.failures.append(f"while preparing ({record.step}): {describe(error)}")
     try:
-        barrier.wait(timeout=PAGE_LOAD_TIMEOUT_S)
+        barrier.wait(timeout=BARRIER_TIMEOUT_S)
         if prepared:
             run_and_check(driver, record)
     except (TimeoutException, WebDriverException, threading.BrokenBarrierError) as error:
@@ -201,9 +251,10 @@ def test_sessions_get_their_own_results(server_url):
 
     records = [SessionRecord(index, counts[index]) for index in range(SESSIONS)]
     barrier = threading.Barrier(SESSIONS)
+    preparing = threading.Semaphore(PREPARE_AT_ONCE)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=SESSIONS) as pool:
-        records = list(pool.map(lambda record: run_session(url, record, barrier), records))
+        records = list(pool.map(lambda record: run_session(url, record, barrier, preparing), records))
     wall_seconds = round(time.monotonic() - started, 1)
 
     failures = [f"session {record.index}: {failure}" for record in records for failure in record.failures]
