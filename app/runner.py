@@ -28,6 +28,7 @@ RESULT_KEY = "result"
 RUN_COUNT_KEY = "run_count"        # library calls made in this session, read by the tests
 FINGERPRINT_KEY = "result_inputs"  # inputs of the stored result, to flag stale views
 ERROR_KEY = "run_error"
+ERROR_INPUTS_KEY = "run_error_inputs"  # inputs of the failed run, so the error clears once they change
 
 
 @st.cache_resource
@@ -45,8 +46,10 @@ def render_run_button(settings: Settings, texts: Texts, operator: OperatorSettin
     clicked = st.button("Run", type="primary", key="run", disabled=settings.params is None or not model_ready,
                         help="Prefill the target in full and with SemShareKV, then decode both.")
     if clicked:
+        st.session_state[ERROR_INPUTS_KEY] = fingerprint(settings, texts)
         _run(settings, texts, operator)
-    if st.session_state.get(ERROR_KEY):
+    error_is_current = st.session_state.get(ERROR_INPUTS_KEY) == fingerprint(settings, texts)
+    if st.session_state.get(ERROR_KEY) and error_is_current:
         st.error(st.session_state[ERROR_KEY])
 
 

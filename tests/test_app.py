@@ -132,6 +132,17 @@ def test_empty_target_shows_error():
     assert len(at.tabs) == 0
 
 
+def test_run_error_clears_when_input_changes():
+    at = start_app()
+    at.text_area(key="target_text").set_value("   ").run()
+    at.button(key="run").click().run()
+    assert any("empty" in error.value.lower() for error in at.error)
+
+    at.text_area(key="target_text").set_value("A council approved a new park.").run()
+
+    assert not any("empty" in error.value.lower() for error in at.error)
+
+
 def test_app_loads_without_presets(monkeypatch, tmp_path):
     monkeypatch.setattr(app.presets, "PRESET_DIR", tmp_path)
     at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S).run()
