@@ -40,7 +40,7 @@ def machine_info(device: str) -> dict:
 def describe(info: dict) -> str:
     """Format the date, CPU, cores, torch threads, load at the end of the run and device as one line."""
     text = (f"{info['date']}; {info['cpu']}, {info['cores']} cores, torch {info['torch']} "
-            f"with {info['torch_threads']} threads; device {info['device']}")
+            f"with {info['torch_threads']} thread{'' if info['torch_threads'] == 1 else 's'}; device {info['device']}")
     if info.get("load_average") is not None:
         text += f"; 1-minute load average {info['load_average']:.1f} at the end"
     return text + (f" ({info['gpu']})" if "gpu" in info else "")

@@ -15,10 +15,9 @@ IMAGES = "img"
 MISSING = """## Not measured yet
 
 - SnapKV, PyramidKV and H2O at the same KV budget (single-prompt compression; they need a full prefill).
-- CacheBlend itself: the CacheBlend-style setting reuses K/V only inside spans copied from the
-  reference (a token and its predecessor matched to identical tokens at consecutive reference
-  positions) but keeps SemShareKV's selection otherwise, rather than CacheBlend's single
-  selection at layer 1.
+- CacheBlend itself. The CacheBlend-style setting reuses K/V only inside spans copied from the
+  reference, where a token and its predecessor match identical tokens at consecutive reference
+  positions. Otherwise it keeps SemShareKV's selection, not CacheBlend's single selection at layer 1.
 - Exact prefix caching is measured in the ablations part only; the other parts give its ideal speedup
   (target tokens over tokens after the common prefix) in the JSON results.
 - The three observations (deviation rank correlation between layers, attention recovery by layer).
@@ -69,7 +68,7 @@ ideal speedup, perplexity, KL divergence and KV bytes do not depend on the load.
 
 def _run_line(record: dict) -> str:
     return (f"Command: `{record['command']}`. Machine: {describe(record['machine'])}. "
-            f"Model: {record['model']}. Data: {record['data']}. Run time {record['seconds'] / 60:.1f} min.\n")
+            f"Model: {record['model']}. Data: the paired-text corpora of the --data folder. Run time {record['seconds'] / 60:.1f} min.\n")
 
 
 def _image(output: Path, path: Path, title: str) -> str:

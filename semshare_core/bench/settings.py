@@ -26,7 +26,7 @@ def ablation_settings(base: PipelineParams, n_layers: int) -> dict[str, Pipeline
         "no retention": base.replace(retention=False),
         f"retention constant ({constant:.2f} per layer)": base.replace(retain_first=constant, retain_decay=1.0),
         "retention growing (reversed schedule)": base.replace(retain_growing=True),
-        "CacheBlend-style (identical tokens only)": base.replace(recompute_mismatched=True),
+        "CacheBlend-style (copied spans only)": base.replace(recompute_mismatched=True),
         "matched KV replaced by zeros": base.replace(reuse_mode="zeros"),
         "matched KV replaced by random values": base.replace(reuse_mode="random"),
     }
