@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the issue-2 acceptance comparisons; call from /work/main.
+# Run the command-line comparisons of docs/compare-examples.md; call from the repository root.
 set -euo pipefail
 D=../shared/data/onestopenglish
 mkdir -p /tmp/pairs
