@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -53,6 +54,20 @@ def finish(tokenizer, token_ids: list[int]) -> Generation:
         tokens=[tokenizer.decode([t]) for t in token_ids])
 
 
+def _generate(model, tokenizer, first_logits: torch.Tensor, params: PipelineParams,
+              next_logits: Callable[[int, int], torch.Tensor]) -> Generation:
+    """Sample up to max_new_tokens; `next_logits(token, step)` feeds a token and returns the next logits."""
+    sampler, stops = Sampler(params, first_logits.device), stop_ids(tokenizer, model)
+    generated, logits = [], first_logits
+    for step in range(params.max_new_tokens):
+        token = sampler(logits)
+        generated.append(token)
+        if token in stops or step == params.max_new_tokens - 1:
+            break
+        logits = next_logits(token, step)
+    return finish(tokenizer, generated)
+
+
 @torch.no_grad()
 def decode_from_layers(model, tokenizer, cache: list[LayerKV], first_logits: torch.Tensor,
                        n_prompt_tokens: int, params: PipelineParams) -> Generation:
@@ -61,19 +76,14 @@ def decode_from_layers(model, tokenizer, cache: list[LayerKV], first_logits: tor
     New tokens are appended to every layer and never evicted.
     """
     device = first_logits.device
-    sampler, stops = Sampler(params, device), stop_ids(tokenizer, model)
     keys = [layer.keys for layer in cache]
     values = [layer.values for layer in cache]
 
-    generated, logits = [], first_logits
-    for step in range(params.max_new_tokens):
-        token = sampler(logits)
-        generated.append(token)
-        if token in stops or step == params.max_new_tokens - 1:
-            break
+    def next_logits(token: int, step: int) -> torch.Tensor:
         position = torch.tensor([n_prompt_tokens + step], device=device)
-        logits = _decode_step(model, token, position, keys, values)
-    return finish(tokenizer, generated)
+        return _decode_step(model, token, position, keys, values)
+
+    return _generate(model, tokenizer, first_logits, params, next_logits)
 
 
 def _decode_step(model, token: int, position: torch.Tensor, keys: list, values: list) -> torch.Tensor:
@@ -94,17 +104,14 @@ def decode_from_model(model, tokenizer, past_key_values, first_logits: torch.Ten
                       n_prompt_tokens: int, params: PipelineParams) -> Generation:
     """Generate with the model's own forward and cache, as a user without SemShareKV would."""
     device = first_logits.device
-    sampler, stops = Sampler(params, device), stop_ids(tokenizer, model)
-    generated, logits = [], first_logits
-    for step in range(params.max_new_tokens):
-        token = sampler(logits)
-        generated.append(token)
-        if token in stops or step == params.max_new_tokens - 1:
-            break
+    cache = {"past_key_values": past_key_values}
+
+    def next_logits(token: int, step: int) -> torch.Tensor:
         output = model(
             input_ids=torch.tensor([[token]], device=device),
             position_ids=torch.tensor([[n_prompt_tokens + step]], device=device),
-            past_key_values=past_key_values, use_cache=True)
-        past_key_values = output.past_key_values
-        logits = output.logits[0, -1].float()
-    return finish(tokenizer, generated)
+            past_key_values=cache["past_key_values"], use_cache=True)
+        cache["past_key_values"] = output.past_key_values
+        return output.logits[0, -1].float()
+
+    return _generate(model, tokenizer, first_logits, params, next_logits)
