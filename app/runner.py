@@ -33,7 +33,7 @@ ERROR_INPUTS_KEY = "run_error_inputs"  # inputs of the failed run, so the error 
 
 @st.cache_resource
 def run_lock() -> threading.Lock:
-    """One lock for all sessions: two CPU-heavy runs at once would only slow each other down."""
+    """Return the one lock shared by all sessions, because two CPU-heavy runs at once only slow each other down."""
     return threading.Lock()
 
 

@@ -39,7 +39,7 @@ def deviation_after(trace: PrefillTrace, true_kv) -> np.ndarray:
 
 @torch.no_grad()
 def true_last_queries(model, hidden_states, n_tokens: int) -> list[torch.Tensor]:
-    """The last token's query (H, D) at each layer of the full prefill."""
+    """Compute the last token's query (H, D) at each layer of the full prefill."""
     position = torch.tensor([n_tokens - 1], device=hidden_states[0].device)
     cos, sin = L.rope_tables(model, position, model.dtype)
     queries = []

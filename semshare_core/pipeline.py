@@ -161,7 +161,7 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
 
 
 def _build_named(role: str, bundle, text, options, reserve_tokens: int):
-    """Build one prompt; an error message then says which prompt failed."""
+    """Build one prompt, naming the prompt (reference or target) in any error message."""
     try:
         return build_prompt(bundle, text, options.instruction, options.truncate, reserve_tokens,
                             options.document_last)

@@ -1,4 +1,4 @@
-"""Which tokens each layer recomputes, and which tokens each layer keeps after prefill."""
+"""Token selection per layer: the tokens recomputed during prefill and the tokens kept after it."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ TAB_SELECTOR = "[data-testid=stTabs] [role=tab]"
 # request a huge image. A taller main column is cut off at the bottom.
 MAX_SCREENSHOT_HEIGHT_PX = 16000
 
-pytestmark = [
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -64,6 +64,7 @@ pytestmark = [
                "install Debian's chromium and chromium-driver (make setup does this as root)",
     ),
 ]
+pytestmark = BROWSER_MARKS
 
 
 def find_free_port():

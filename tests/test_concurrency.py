@@ -24,8 +24,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 import semshare_core as ss
 from semshare_core.model import load_embedded_tokenizer
-from test_browser import (CHROMEDRIVER, CHROMIUM, EXCEPTION_SELECTOR, find_button_by_text, read_log_tail,
-                          script_state, serve_app, start_chromium)
+from test_browser import (BROWSER_MARKS, EXCEPTION_SELECTOR, find_button_by_text, read_log_tail, script_state,
+                          serve_app, start_chromium)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACT_DIR = REPO_ROOT / "test-artifacts" / "concurrency"
@@ -45,15 +45,7 @@ RESULT_CAPTION = re.compile(r"reference ([\d,]+) tokens, target ([\d,]+) tokens"
 
 SUBJECTS = ["river", "bakery", "library", "comet", "orchard", "harbour", "glacier", "market"]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason=f"{CHROMIUM} or {CHROMEDRIVER} is missing; "
-               "install Debian's chromium and chromium-driver (make setup does this as root)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def prompt_pair(index: int) -> tuple[str, str]:
