@@ -1,35 +1,17 @@
 """SemShareKV Explorer: reuse one prompt's KV cache for a paraphrase and see what happens.
 
-Start with `streamlit run streamlit_app.py`. The modules in `app/` draw the page,
+Start with `streamlit run streamlit_app.py`. The modules in `app/pages/` draw the pages,
 and `semshare_core` does the computation.
 """
 
 import streamlit as st
 
-from app.inputs import render_inputs
-from app.model_loader import try_load_bundle
-from app.operator_settings import load_operator_settings
-from app.results import render_results
-from app.runner import FINGERPRINT_KEY, RESULT_KEY, fingerprint, render_run_button
-from app.sidebar import render_sidebar
+from app.pages import explore
 
 st.set_page_config(page_title="SemShareKV Explorer", layout="wide")
-st.title("SemShareKV Explorer")
-st.caption("Reuse the KV cache of a reference prompt for a target prompt that says the same thing "
-           "in other words: match tokens by LSH, rearrange the cache, recompute a few tokens per "
-           "layer and evict low-attention tokens.")
 
-# Settings first: the model and prompt options decide the token counts under the inputs.
-operator_settings = load_operator_settings()
-settings = render_sidebar()
-bundle = try_load_bundle(settings.model_name, settings.device, operator_settings)
-reserve_tokens = settings.params.max_new_tokens if settings.params else 0
-texts = render_inputs(bundle, settings.instruction, settings.truncate, reserve_tokens,
-                      operator_settings.max_upload_bytes)
+PAGES = [
+    st.Page(explore.render, title="Explore", url_path="explore", default=True),
+]
 
-# The model runs only when this button is clicked. Every other rerun redraws the stored result.
-render_run_button(settings, texts, operator_settings, model_ready=bundle is not None)
-
-result = st.session_state.get(RESULT_KEY)
-if result is not None:
-    render_results(result, is_stale=st.session_state.get(FINGERPRINT_KEY) != fingerprint(settings, texts))
+st.navigation(PAGES).run()

@@ -1,0 +1,1 @@
+"""The app's pages; `streamlit_app.py` registers them with `st.navigation`."""
