@@ -6,13 +6,14 @@ and `semshare_core` does the computation.
 
 import streamlit as st
 
-from app.pages import explore
+from app.pages import explore, prompt_store
 from app.pages import walkthrough
 
 st.set_page_config(page_title="SemShareKV Explorer", layout="wide")
 
 PAGES = [
     st.Page(explore.render, title="Explore", url_path="explore", default=True),
+    st.Page(prompt_store.render, title="Prompt store", url_path="prompt-store"),
     st.Page(walkthrough.render, title="Walkthrough", url_path="walkthrough"),
 ]
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 import semshare_core as ss
+from app.corpora import render_corpus_loader
 from app.presets import Preset, load_presets
+from semshare_core.bench.pairs import Pair
 
 REFERENCE_KEY = "reference_text"
 TARGET_KEY = "target_text"
@@ -25,6 +27,8 @@ def render_inputs(bundle: ss.ModelBundle | None, instruction: str, truncate: int
     presets = load_presets()
     _init_texts(presets)
     _preset_picker(presets)
+    with st.expander("Load a pair from a corpus"):
+        render_corpus_loader("explore_corpus", max_upload_bytes, _corpus_pair_button)
 
     reference_column, target_column = st.columns(2)
     with reference_column:
@@ -113,6 +117,16 @@ def _apply_preset(by_name: dict[str, Preset]) -> None:
     if preset is not None:
         st.session_state[REFERENCE_KEY] = preset.reference
         st.session_state[TARGET_KEY] = preset.target
+
+
+def _corpus_pair_button(pair: Pair) -> None:
+    st.button("Load into the text boxes", key="explore_corpus_load", on_click=_apply_pair,
+              args=(pair.reference, pair.target))
+
+
+def _apply_pair(reference: str, target: str) -> None:
+    st.session_state[REFERENCE_KEY] = reference
+    st.session_state[TARGET_KEY] = target
 
 
 def _token_count(bundle: ss.ModelBundle | None, text: str, instruction: str, truncate: int | None,
