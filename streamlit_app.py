@@ -8,8 +8,10 @@ import streamlit as st
 
 from app.pages import explore, prompt_store
 from app.pages import walkthrough
+from app.page_state import keep_widget_state
 
 st.set_page_config(page_title="SemShareKV Explorer", layout="wide")
+keep_widget_state()
 
 PAGES = [
     st.Page(explore.render, title="Explore", url_path="explore", default=True),

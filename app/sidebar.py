@@ -15,6 +15,8 @@ from app.param_specs import GROUPS, ParamSpec, param_fields, spec_for
 EMBEDDED_CHOICE = "Embedded SmolLM2-135M-Instruct"
 SUGGESTED_CHOICE = "Suggested hub model"
 CUSTOM_CHOICE = "Local folder or hub id"
+# Keys of the sidebar's widgets other than the parameters, kept across page switches.
+SIDEBAR_KEYS = ("model_source", "model_path", "suggested_model", "device", "instruction", "truncate")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,13 @@ def _suggested_model() -> str:
 
 
 def _prompt_controls() -> tuple[str, int | None]:
+    # Defaults go into session state, not `value=`, because page_state re-assigns these keys on every run.
+    st.session_state.setdefault("instruction", ss.DEFAULT_INSTRUCTION)
+    st.session_state.setdefault("truncate", 0)
     with st.expander("Prompt"):
-        instruction = st.text_input("Instruction", value=ss.DEFAULT_INSTRUCTION, key="instruction",
+        instruction = st.text_input("Instruction", key="instruction",
                                     help="Text placed before each document inside the chat template.")
-        truncate = st.number_input("Truncate documents to", min_value=0, max_value=32768, value=0, step=64,
+        truncate = st.number_input("Truncate documents to", min_value=0, max_value=32768, step=64,
                                    key="truncate",
                                    help="Keep only this many document tokens of each text (unit: tokens). "
                                         "0 keeps the whole document.")
