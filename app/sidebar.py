@@ -11,6 +11,7 @@ import semshare_core as ss
 from semshare_core.catalog import SUGGESTED_MODELS
 from app.model_loader import available_devices
 from app.param_specs import GROUPS, ParamSpec, param_fields, spec_for
+from app.share import apply_share_query, render_share_link
 
 EMBEDDED_CHOICE = "Embedded SmolLM2-135M-Instruct"
 SUGGESTED_CHOICE = "Suggested hub model"
@@ -34,12 +35,16 @@ def param_key(name: str) -> str:
     return f"param_{name}"
 
 
-def render_sidebar() -> Settings:
+def render_sidebar(show_share_link: bool = True) -> Settings:
+    # A share link's values go into session state before the widgets that show them are drawn.
+    apply_share_query()
     with st.sidebar:
         st.header("Settings")
         model_name, device = _model_controls()
         instruction, truncate = _prompt_controls()
         params = _param_controls()
+        if show_share_link:
+            render_share_link(params, instruction, truncate)
     return Settings(model_name, device, instruction, truncate, params)
 
 

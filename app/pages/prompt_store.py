@@ -34,7 +34,7 @@ def render() -> None:
                "and reuses its cache when the similarity reaches the threshold. Beside it, a MinHash LSH "
                "index over the texts shows what a text-level cache would find.")
     operator_settings = load_operator_settings()
-    settings = render_sidebar()
+    settings = render_sidebar(show_share_link=False)
     bundle = try_load_bundle(settings.model_name, settings.device, operator_settings)
     presets = load_presets()
     store_state.init_store(presets)
