@@ -53,6 +53,8 @@ SPECS: dict[str, ParamSpec] = {
                              0.0, 1.0, 0.05),
     "recompute_decay": ParamSpec("Recompute decay per layer", RECOMPUTE, "slider", "factor per layer",
                                  0.5, 1.0, 0.01),
+    "recompute_signal": ParamSpec("What ranks tokens to recompute", RECOMPUTE, "select_slider",
+                                  options=("deviation", "mismatch", "random")),
     "hot_weight": ParamSpec("Hot-token weight", RECOMPUTE, "slider", "weight", 0.0, 1.0, 0.05),
     "cold_weight": ParamSpec("Cold-token weight", RECOMPUTE, "slider", "weight", 0.0, 1.0, 0.05),
     "hot_mass": ParamSpec("Hot attention mass", RECOMPUTE, "slider", "share of attention, 0-1", 0.05, 1.0, 0.05),

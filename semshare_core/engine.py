@@ -60,6 +60,7 @@ class ReusedCache:
     rerotate: bool = True
     mode: str = "fuzzy"                                    # PipelineParams.reuse_mode
     forced: torch.Tensor | None = None                     # (T,) bool: recomputed at every layer
+    mismatched: torch.Tensor | None = None                 # (T,) bool: outside copied spans, ranked first
     _tables: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def layer(self, model, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,8 +160,9 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
                 keep = torch.arange(active.numel(), device=device)
             else:
                 deviation = kv_deviation(k, v, reused_keys[:, active], reused_values[:, active])
+                mismatched = reused.mismatched[active] if reused.mismatched is not None else None
                 keep = choose_recompute(index, deviation, received[active], must_recompute[active], n_tokens,
-                                        params)
+                                        params, mismatched)
 
         # Attention and MLP for the tokens that continue
         with timer.phase("layers"):

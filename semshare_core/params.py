@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .errors import InvalidParameterError
 
 REUSE_MODES = ("fuzzy", "zeros", "random")
+RECOMPUTE_SIGNALS = ("deviation", "random", "mismatch")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class PipelineParams:
                 "recomputed at layer 1 (high-deviation tokens)."})
     recompute_decay: float = field(default=0.95, metadata={
         "help": "Factor by which the recompute set shrinks at each layer after layer 1."})
+    recompute_signal: str = field(default="deviation", metadata={
+        "help": "What ranks the tokens to recompute: 'deviation' is the K/V deviation (weighted by "
+                "attention after layer 0); 'mismatch' ranks tokens outside spans copied from the "
+                "reference first, then by deviation; 'random' ignores both (an ablation)."})
     hot_weight: float = field(default=0.5, metadata={
         "help": "Weight of a hot token's deviation when ranking recompute candidates."})
     cold_weight: float = field(default=0.1, metadata={
@@ -125,6 +130,8 @@ class PipelineParams:
             (0.0 < self.top_p <= 1.0, "top_p must be in (0, 1]"),
             (self.matching_rope_base > 1.0, "matching_rope_base must be > 1"),
             (self.reuse_mode in REUSE_MODES, f"reuse_mode must be one of {', '.join(REUSE_MODES)}"),
+            (self.recompute_signal in RECOMPUTE_SIGNALS,
+             f"recompute_signal must be one of {', '.join(RECOMPUTE_SIGNALS)}"),
         ]
         for ok, message in checks:
             if not ok:

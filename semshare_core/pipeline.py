@@ -186,8 +186,11 @@ def _semshare_prefill(model, reference, target, target_ids, reference_prefill: F
         return SemShareRun(match, None, _fallback_output(full), timer.as_dict(), reason)
 
     mapping = match.mapping.to(target_ids.device)
-    forced = outside_copied_spans(reference.token_ids, target_ids, mapping) if params.recompute_mismatched else None
-    reused = ReusedCache(reference_prefill.kv, mapping, params.rerotate_keys, params.reuse_mode, forced)
+    needs_spans = params.recompute_mismatched or params.recompute_signal == "mismatch"
+    outside = outside_copied_spans(reference.token_ids, target_ids, mapping) if needs_spans else None
+    forced = outside if params.recompute_mismatched else None
+    mismatched = outside if params.recompute_signal == "mismatch" else None
+    reused = ReusedCache(reference_prefill.kv, mapping, params.rerotate_keys, params.reuse_mode, forced, mismatched)
     prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)
     return SemShareRun(match, reused, prefill, timer.as_dict(), None)
 

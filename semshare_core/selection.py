@@ -50,21 +50,30 @@ def top_with_tail(scores: torch.Tensor, budget: int, is_tail: torch.Tensor) -> t
 
 
 def choose_recompute(layer_index: int, deviation: torch.Tensor, received: torch.Tensor,
-                     is_tail: torch.Tensor, n_tokens: int, params: PipelineParams) -> torch.Tensor:
+                     is_tail: torch.Tensor, n_tokens: int, params: PipelineParams,
+                     mismatched: torch.Tensor | None = None) -> torch.Tensor:
     """Pick, among this layer's active tokens, those that continue to the next layer.
 
-    deviation, received and is_tail are per active token. Layer 0 ranks by K/V
-    deviation alone (high-deviation tokens); deeper layers weight the deviation of hot
-    tokens by `hot_weight` and of cold tokens by `cold_weight`. Returns indices into the
-    active tokens.
+    deviation, received, is_tail and mismatched are per active token. Layer 0 ranks by
+    K/V deviation alone (high-deviation tokens); deeper layers weight the deviation of
+    hot tokens by `hot_weight` and of cold tokens by `cold_weight`. With the 'mismatch'
+    signal, tokens outside copied spans come first; with 'random', a seeded random
+    order replaces the ranking. Returns indices into the active tokens.
     """
     budget = recompute_budget(layer_index, n_tokens, params)
+    if params.recompute_signal == "random":
+        generator = torch.Generator().manual_seed(layer_index)
+        return top_with_tail(torch.rand(deviation.shape[0], generator=generator), budget, is_tail.cpu()) \
+            .to(deviation.device)
     if layer_index == 0:
-        scores = deviation
+        scores = deviation.float()
     else:
         hot = hot_mask(received, params.hot_mass)
-        scores = deviation * torch.where(hot, params.hot_weight, params.cold_weight)
-    return top_with_tail(scores.float(), budget, is_tail)
+        scores = (deviation * torch.where(hot, params.hot_weight, params.cold_weight)).float()
+    if params.recompute_signal == "mismatch" and mismatched is not None:
+        # Deviations are below 1 after scaling by the largest one, so any mismatch outranks them.
+        scores = scores / scores.max().clamp_min(1e-12) + mismatched.float()
+    return top_with_tail(scores, budget, is_tail)
 
 
 def choose_retained(layer_index: int, received: torch.Tensor, is_tail: torch.Tensor,

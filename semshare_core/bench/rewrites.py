@@ -118,3 +118,33 @@ def _continuation(paragraphs: list[str], continuation_tokens: int, count_tokens:
         if total >= continuation_tokens:
             break
     return "\n" + "\n".join(kept)
+
+
+def long_whole_pair(data: Path, first_story: int, length_tokens: int, level: str = "int",
+                    continuation_tokens: int = 64, count_tokens: TokenCounter = word_count_tokens) -> Pair:
+    """Whole rewrites of several stories, concatenated to about `length_tokens` target tokens.
+
+    Every story but the last is whole on both sides. The last is cut as `whole_pair`
+    cuts it, so the continuation comes from its rewrite and the reference stops before
+    the continuation's original.
+    """
+    names = story_names(data)
+    references, targets, used, tokens = [], [], [], 0
+    for offset in range(len(names)):
+        name = names[(first_story + offset) % len(names)]
+        rewrite = story_paragraphs(data, name, level)
+        story_tokens = sum(count_tokens(p) + 1 for p in rewrite)
+        if tokens + story_tokens >= length_tokens:
+            last = whole_pair(data, name, level, continuation_tokens, count_tokens)
+            used.append(name)
+            return Pair(
+                name=f"whole-{level}-{length_tokens}-{first_story}",
+                reference="\n\n".join([*references, last.reference]),
+                target="\n\n".join([*targets, last.target]),
+                continuation=last.continuation,
+                meta={"stories": used, "level": level})
+        references.append("\n".join(story_paragraphs(data, name, "adv")))
+        targets.append("\n".join(rewrite))
+        used.append(name)
+        tokens += story_tokens
+    raise ValueError(f"the corpus holds fewer than {length_tokens} tokens of {level} rewrites")
