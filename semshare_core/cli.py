@@ -92,6 +92,10 @@ def _add_bench_parser(commands) -> None:
                        help="Target length in tokens of the ablation pairs.")
     bench.add_argument("--ablation-pairs", type=_name_list, default=defaults.ablation_pairs,
                        help="Comma-separated kinds of ablation pair: controlled (30%% rewritten) and meeting.")
+    bench.add_argument("--compression-length", type=int, default=defaults.compression_length,
+                       help="Target length in tokens of the pairs on which SnapKV and H2O run (part compression).")
+    bench.add_argument("--observation-length", type=int, default=defaults.observation_length,
+                       help="Target length in tokens of the controlled and meeting pairs of part observations.")
     bench.add_argument("--continuation-tokens", type=int, default=defaults.continuation_tokens,
                        help="Tokens of held-back continuation scored for perplexity.")
     bench.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens,
@@ -226,6 +230,7 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
             pairs=args.pairs, controlled_lengths=args.controlled_lengths, shares=args.shares,
             meeting_lengths=args.meeting_lengths, sweep_lengths=args.sweep_lengths,
             ablation_length=args.ablation_length, ablation_pairs=args.ablation_pairs,
+            compression_length=args.compression_length, observation_length=args.observation_length,
             continuation_tokens=args.continuation_tokens,
             max_new_tokens=args.max_new_tokens, summary_tokens=args.summary_tokens, repeats=args.repeats)
         part_names = args.part or list(PARTS)

@@ -28,6 +28,8 @@ class BenchOptions:
     sweep_lengths: tuple[int, ...] = (500, 1000, 2000, 4000, 6000)
     ablation_length: int = 2000
     ablation_pairs: tuple[str, ...] = ("controlled", "meeting")
+    compression_length: int = 4000
+    observation_length: int = 2000
     continuation_tokens: int = 64
     max_new_tokens: int = 8
     summary_tokens: int = 48

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from .bible import bible_pair
+from .compression import compression
 from .context import BenchContext
 from .meetings import DEFAULT_TEAMS, meeting_pair
+from .observations import observations
 from .onestop import story_names
 from .prefix import prefix_prefill_seconds
 from .rewrites import controlled_pair, whole_pair
@@ -120,4 +122,4 @@ def _prefix_row(ctx: BenchContext, default_row: dict, prompts: tuple[list[int], 
 
 
 PARTS = {"controlled": controlled, "whole": whole, "meetings": meetings, "bible": bible,
-         "length": length, "ablations": ablations}
+         "length": length, "ablations": ablations, "compression": compression, "observations": observations}

@@ -5,22 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
+from .compression import compression_section
 from .machine import describe
+from .observation_report import observations_section
 from .tables import RUN_COLUMNS, grouped_table, markdown_table
 
-PART_ORDER = ["smoke", "controlled", "whole", "meetings", "bible", "length", "ablations"]
+PART_ORDER = ["smoke", "controlled", "whole", "meetings", "bible", "length", "ablations", "compression",
+              "observations"]
 PAGE = "benchmarks.md"
 IMAGES = "img"
 
 MISSING = """## Not measured yet
 
-- SnapKV, PyramidKV and H2O at the same KV budget (single-prompt compression; they need a full prefill).
+- PyramidKV at the same KV budget (single-prompt compression; SnapKV and H2O are measured above).
 - CacheBlend itself. The CacheBlend-style setting reuses K/V only inside spans copied from the
   reference, where a token and its predecessor match identical tokens at consecutive reference
   positions. Otherwise it keeps SemShareKV's selection, not CacheBlend's single selection at layer 1.
 - Exact prefix caching is measured in the ablations part only; the other parts give its ideal speedup
   (target tokens over tokens after the common prefix) in the JSON results.
-- The three observations (deviation rank correlation between layers, attention recovery by layer).
 - Retention schedules are compared on two pairs only, at one length.
 - Meetings stop at 4k tokens: the kick-off transcripts hold about 2,400-4,000 words.
 """
@@ -190,4 +192,5 @@ def _generic(output: Path, part: str, record: dict) -> str:
 
 
 SECTIONS = {"controlled": _controlled, "whole": _whole, "meetings": _meetings, "bible": _bible,
-            "length": _length, "ablations": _ablations}
+            "length": _length, "ablations": _ablations, "compression": compression_section,
+            "observations": observations_section}
