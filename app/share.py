@@ -226,9 +226,11 @@ def render_share_link(params: ss.PipelineParams | None, instruction: str, trunca
             return
         preset = current_preset(load_presets())
         query = build_query(preset, params, instruction, truncate)
+        # st.context.url is None outside a browser session (for example under AppTest).
         base = (st.context.url or "").split("?")[0]
-        st.code(f"{base}?{urlencode(query)}" if query else base or "(the default settings need no link)",
-                language=None, wrap_lines=True)
+        link = f"{base}?{urlencode(query)}" if query else base
+        st.code(link or "(the default settings: this page's address reproduces them)", language=None,
+                wrap_lines=True)
         if preset is None:
             st.caption("The texts in the boxes are not a preset's, and custom texts do not fit in a URL: the "
                        "link sets the parameters only. Send the texts separately.")
