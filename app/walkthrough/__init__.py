@@ -1,0 +1,1 @@
+"""Walkthrough mode: a guided tour, one step per stage of SemShareKV, over the current run's data."""
