@@ -15,6 +15,7 @@ from streamlit.util import calc_hash
 import app.presets
 import semshare_core as ss
 from app.walkthrough.data import common_prefix_length, rope_self_similarity
+from app.walkthrough.default_run import saved_default_runs
 from app.walkthrough.navigation import parse_step
 from app.walkthrough.steps import STEPS
 from semshare_core.matching import rotate_embeddings
@@ -57,6 +58,7 @@ def assert_clean(at: AppTest) -> None:
 @pytest.fixture(scope="module")
 def walked_app() -> AppTest:
     """The page after its own run button ran the first preset."""
+    saved_default_runs().clear()
     at = open_walkthrough()
     at.button(key="walkthrough_run").click().run()
     assert_clean(at)
@@ -77,6 +79,7 @@ def fallback_result(embedded_bundle):
 
 
 def test_without_result_offers_run_button():
+    saved_default_runs().clear()
     at = open_walkthrough()
 
     assert_clean(at)
@@ -93,6 +96,15 @@ def test_run_button_stores_result_for_explore(walked_app, run_result, embedded_b
     assert run_result.params == ss.PipelineParams()
     assert step_heading(walked_app) == f"### Step 1 of {N_STEPS}: {STEPS[0].title}"
     assert walked_app.query_params["step"] == "1"
+
+
+def test_new_session_restores_default_run(walked_app, run_result):
+    at = open_walkthrough(step="6")
+
+    assert_clean(at)
+    assert at.session_state["result"] is run_result
+    assert step_heading(at).startswith(f"### Step 6 of {N_STEPS}:")
+    assert any("made earlier on this server" in item.value for item in at.caption)
 
 
 def test_next_and_previous_visit_every_step(walked_app):

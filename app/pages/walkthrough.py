@@ -9,7 +9,7 @@ import streamlit as st
 
 from app.runner import RESULT_KEY
 from app.walkthrough.context import StepContext, make_context
-from app.walkthrough.default_run import render_default_run_offer
+from app.walkthrough.default_run import render_default_run_offer, restore_default_run
 from app.walkthrough.navigation import current_step, render_navigation
 from app.walkthrough.steps import STEPS
 from app.walkthrough.style import apply_projector_style, quoted
@@ -21,6 +21,9 @@ def render() -> None:
     apply_projector_style()
     st.title("Walkthrough: reusing a KV cache across prompts")
 
+    if st.session_state.get(RESULT_KEY) is None and restore_default_run():
+        st.caption("This is the run of the default preset made earlier on this server. "
+                   "Run your own prompts on the Explore page to walk through them instead.")
     result = st.session_state.get(RESULT_KEY)
     if result is None:
         render_default_run_offer()

@@ -14,10 +14,39 @@ from app.sidebar import Settings
 RUN_KEY = "walkthrough_run"
 
 
+@st.cache_resource
+def saved_default_runs() -> dict:
+    """Default-preset results of this server process, by run inputs, shared by all sessions.
+
+    A browser reload starts a new session without the result. Keeping the result here lets
+    a class continue at the same step without running the model again.
+    """
+    return {}
+
+
 def default_settings() -> Settings:
     """Return Explore's sidebar defaults: the embedded model on the CPU and the library's parameters."""
     return Settings(model_name=None, device="cpu", instruction=ss.DEFAULT_INSTRUCTION, truncate=None,
                     params=ss.PipelineParams())
+
+
+def default_texts() -> Texts | None:
+    presets = load_presets()
+    return Texts(presets[0].reference, presets[0].target) if presets else None
+
+
+def restore_default_run() -> bool:
+    """Put a saved default-preset result into this session, where Explore reads it too; return whether one existed."""
+    texts = default_texts()
+    if texts is None:
+        return False
+    inputs = runner.fingerprint(default_settings(), texts)
+    result = saved_default_runs().get(inputs)
+    if result is None:
+        return False
+    st.session_state[runner.RESULT_KEY] = result
+    st.session_state[runner.FINGERPRINT_KEY] = inputs
+    return True
 
 
 def render_default_run_offer() -> None:
@@ -35,6 +64,11 @@ def render_default_run_offer() -> None:
                  help="Prefills the target in full and with SemShareKV on the embedded model, then decodes "
                       "both. This takes tens of seconds on a CPU."):
         # The same call as Explore's Run button: limits, the shared run lock and error messages included.
-        runner._run(default_settings(), Texts(preset.reference, preset.target), load_operator_settings())
+        settings, texts = default_settings(), Texts(preset.reference, preset.target)
+        runner._run(settings, texts, load_operator_settings())
+        inputs = runner.fingerprint(settings, texts)
+        result = st.session_state.get(runner.RESULT_KEY)
+        if result is not None and st.session_state.get(runner.FINGERPRINT_KEY) == inputs:
+            saved_default_runs()[inputs] = result
     if st.session_state.get(runner.ERROR_KEY):
         st.error(st.session_state[runner.ERROR_KEY])
