@@ -7,6 +7,9 @@ import json
 import streamlit as st
 
 import semshare_core as ss
+from app.export import csv_download, png_download
+from app.run_tables import layer_table, token_table
+from app.views import alignment, deviation, recompute, speed
 
 
 def render_summary(result: ss.RunResult, is_stale: bool) -> None:
@@ -58,6 +61,41 @@ def _metric_cards(result: ss.RunResult) -> None:
 
 
 def render_download(result: ss.RunResult) -> None:
+    st.markdown("**Export**")
+    columns = st.columns(3)
     summary = json.dumps(result.summary(), indent=2, default=str)
-    st.download_button("Download summary (JSON)", summary, file_name="semshare_summary.json",
-                       mime="application/json", on_click="ignore", key="download_summary")
+    with columns[0]:
+        st.download_button("Download summary (JSON)", summary, file_name="semshare_summary.json",
+                           mime="application/json", on_click="ignore", key="download_summary")
+    with columns[1]:
+        csv_download(token_table(result), "semshare_tokens.csv", key="download_tokens_csv",
+                     label="Per-token table (CSV)")
+    with columns[2]:
+        csv_download(layer_table(result), "semshare_layers.csv", key="download_layers_csv",
+                     label="Per-layer table (CSV)")
+    st.caption("Each figure's camera button, at its top right, saves it as a PNG from the browser.")
+    with st.expander("Figure as PNG, rendered on the server"):
+        _render_png_export(result)
+
+
+def _png_figures() -> dict:
+    """Figure builders that need only the result, by title."""
+    return {
+        "Token alignment overview": alignment.overview_figure,
+        "Cache state after prefill": recompute.state_grid_figure,
+        "Tokens per state and layer": recompute.state_counts_figure,
+        "Attention deviation per layer": deviation.attention_deviation_figure,
+        "Prefill time": speed.prefill_time_figure,
+        "KV cache bytes per layer": speed.kv_bytes_figure,
+    }
+
+
+def _render_png_export(result: ss.RunResult) -> None:
+    figures = _png_figures()
+    title = st.selectbox("Figure", list(figures), key="png_figure")
+    try:
+        figure = figures[title](result)
+    except Exception as error:  # noqa: BLE001 - a failed export must show a message, not a traceback
+        st.warning(f"Could not build the figure {title!r}: {type(error).__name__}: {error}")
+        return
+    png_download(figure, f"semshare_{title.lower().replace(' ', '_')}.png", key="png_export")
