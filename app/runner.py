@@ -25,6 +25,7 @@ from app.sidebar import Settings
 logger = logging.getLogger(__name__)
 
 RESULT_KEY = "result"
+PREVIOUS_RESULT_KEY = "previous_result"  # the result a new run replaced, for the comparison view
 RUN_COUNT_KEY = "run_count"        # library calls made in this session, read by the tests
 FINGERPRINT_KEY = "result_inputs"  # inputs of the stored result, to flag stale views
 ERROR_KEY = "run_error"
@@ -122,5 +123,7 @@ def _run(settings: Settings, texts: Texts, operator: OperatorSettings) -> None:
         elapsed = time.perf_counter() - started
         status.update(label=f"Done in {elapsed:.1f} s", state="complete", expanded=False)
 
+    if st.session_state.get(RESULT_KEY) is not None:
+        st.session_state[PREVIOUS_RESULT_KEY] = st.session_state[RESULT_KEY]
     st.session_state[RESULT_KEY] = result
     st.session_state[FINGERPRINT_KEY] = fingerprint(settings, texts)

@@ -61,6 +61,8 @@ def test_run_shows_all_views(app_after_run):
     assert at.session_state["run_count"] == 1
     assert [tab.label for tab in at.tabs] == [title for title, _ in VIEWS]
     for tab in at.tabs:
+        if tab.label == "Embedding map":
+            continue  # draws after a button click; tests/test_linked_views.py covers it
         assert plotly_chart_count(tab) >= 1, f"tab {tab.label!r} has no Plotly chart"
 
 

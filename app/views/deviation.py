@@ -9,9 +9,11 @@ from plotly.subplots import make_subplots
 from scipy.stats import spearmanr
 
 import semshare_core as ss
-from app import colors
+from app import colors, linked
+from app.tokens import hover_text
 from app.views import downsample
-from app.views.charts import show_chart
+from app.views.charts import show_chart, show_token_chart
+from app.views.recompute import STATE_COLORS, STATE_NAMES, cache_states
 
 LOG_FLOOR = 1e-4  # relative deviations below this share one colour on the log scale
 
@@ -21,6 +23,8 @@ def render(result: ss.RunResult) -> None:
         st.info("This run fell back to a full prefill, so its cache equals the full prefill's "
                 "and every deviation is zero.")
     _heatmaps(result)
+    _selected_token_chart(result)
+    _layer_profile(result)
     left, right = st.columns(2)
     with left:
         show_chart(attention_deviation_figure(result), key="deviation_attention")
@@ -46,17 +50,20 @@ def _heatmaps(result: ss.RunResult) -> None:
                                     value=99.0, step=0.5, key="deviation_percentile",
                                     help="Values above this percentile of both maps share the top colour "
                                          "(unit: percent).")
-    show_chart(deviation_figure(result, log_scale=scale == "log10", percentile=percentile),
-                    key="deviation_heatmaps")
+    figure = deviation_figure(result, log_scale=scale == "log10", percentile=percentile,
+                              selected=linked.selected_token(result))
+    show_chart(figure, key="deviation_heatmaps")
     st.caption("Relative KV deviation per layer and target token against the full prefill's cache: "
                "(‖K − K_full‖ + ‖V − V_full‖) / (‖K_full‖ + ‖V_full‖). Both maps share one colour scale. "
-               "Recomputed tokens still deviate when their inputs came through reused tokens.")
+               "Recomputed tokens still deviate when their inputs came through reused tokens. "
+               "The dashed line marks the selected token's column.")
     if result.n_target_tokens > downsample.MAX_COLUMNS:
         st.caption(f"The target has {result.n_target_tokens:,} tokens, so each column shows the maximum over "
                    f"a run of adjacent tokens ({downsample.MAX_COLUMNS} columns in all).")
 
 
-def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float) -> go.Figure:
+def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float,
+                     selected: int | None = None) -> go.Figure:
     before = np.asarray(result.kv_deviation_before, dtype=float)  # (L, T)
     after = np.asarray(result.kv_deviation_after, dtype=float)    # (L, T)
     if log_scale:
@@ -85,6 +92,9 @@ def deviation_figure(result: ss.RunResult, log_scale: bool, percentile: float) -
             hovertemplate=f"layer %{{y}}<br>token %{{x}} %{{customdata}}<br>{value_label} %{{z:.4f}}<extra></extra>"),
             row=row, col=1)
         figure.update_yaxes(title_text="layer", row=row, col=1)
+    if selected is not None:
+        figure.add_vline(x=downsample.column_start(selected, edges), row="all", col=1,
+                         line=dict(color="white", width=2, dash="dash"))
     figure.update_xaxes(title_text="target token position (index)", row=2, col=1)
     figure.update_layout(
         height=620, margin=dict(t=40, b=40),
@@ -128,4 +138,70 @@ def rank_correlation_figure(rhos: np.ndarray) -> go.Figure:
                      annotation_text="0.85 (reported for 7-8B models)", annotation_position="bottom right")
     figure.update_layout(height=320, margin=dict(t=30, b=40), title="Rank correlation, layer i vs i+1",
                          xaxis_title="layer i", yaxis_title="Spearman rho", yaxis_range=[-0.1, 1.05])
+    return figure
+
+
+def _selected_token_chart(result: ss.RunResult) -> None:
+    selected = linked.selected_token(result)
+    show_chart(token_deviation_figure(result, selected), key="deviation_selected_token")
+    st.caption("The selected token's relative deviation in each layer, before and after recompute. "
+               "Marker colour is the token's cache state in that layer after prefill.")
+
+
+def token_deviation_figure(result: ss.RunResult, position: int) -> go.Figure:
+    before = np.asarray(result.kv_deviation_before, dtype=float)[:, position]  # (L,)
+    after = np.asarray(result.kv_deviation_after, dtype=float)[:, position]    # (L,)
+    states = cache_states(result)[:, position]                                 # (L,)
+    layers = np.arange(len(before))
+    state_names = [STATE_NAMES[state] for state in states]
+
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=layers, y=before, mode="lines", name="before recompute",
+                                line=dict(color=colors.FULL_PREFILL, dash="dot"),
+                                hovertemplate="layer %{x}<br>before %{y:.4f}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=layers, y=after, mode="lines+markers", name="after recompute",
+                                line=dict(color=colors.SEMSHARE), customdata=state_names,
+                                marker=dict(size=9, color=[STATE_COLORS[state] for state in states],
+                                            line=dict(color="black", width=1)),
+                                hovertemplate="layer %{x}<br>after %{y:.4f}<br>%{customdata}<extra></extra>"))
+    figure.update_layout(height=320, margin=dict(t=80, b=40), legend=colors.TOP_LEFT_LEGEND,
+                         title=f"Selected token {position}: {hover_text(result.target.tokens[position])}",
+                         xaxis_title="layer", yaxis_title="relative deviation", yaxis_rangemode="tozero")
+    return figure
+
+
+@st.fragment
+def _layer_profile(result: ss.RunResult) -> None:
+    st.markdown("**Deviation across the target in one layer**")
+    layer = st.slider("Layer", min_value=0, max_value=max(result.n_layers - 1, 0), value=0,
+                      key="deviation_layer", disabled=result.n_layers < 2,
+                      help="Layer whose per-token deviation is drawn (unit: layer index, 0 is the first).")
+    show_token_chart(layer_profile_figure(result, layer, linked.selected_token(result)),
+                     key="deviation_layer_profile", n_target_tokens=result.n_target_tokens)
+    linked.rerun_app_after_click()
+    st.caption("Relative deviation of every target token in this layer, before and after recompute. "
+               "Orange dots are the tokens this layer recomputed. Click a point to select its token.")
+
+
+def layer_profile_figure(result: ss.RunResult, layer: int, selected: int | None = None) -> go.Figure:
+    before = np.asarray(result.kv_deviation_before, dtype=float)[layer]  # (T,)
+    after = np.asarray(result.kv_deviation_after, dtype=float)[layer]    # (T,)
+    recomputed = np.flatnonzero(np.asarray(result.recomputed, dtype=bool)[layer])
+    positions = np.arange(result.n_target_tokens)
+
+    figure = go.Figure()
+    figure.add_trace(go.Scattergl(x=positions, y=before, mode="lines", name="before recompute",
+                                  customdata=positions, line=dict(color=colors.FULL_PREFILL, width=1),
+                                  hovertemplate="token %{x}<br>before %{y:.4f}<extra></extra>"))
+    figure.add_trace(go.Scattergl(x=positions, y=after, mode="lines", name="after recompute",
+                                  customdata=positions, line=dict(color=colors.SEMSHARE, width=1),
+                                  hovertemplate="token %{x}<br>after %{y:.4f}<extra></extra>"))
+    figure.add_trace(go.Scattergl(x=recomputed, y=after[recomputed], mode="markers", name="recomputed here",
+                                  customdata=recomputed, marker=dict(size=5, color=colors.RECOMPUTED),
+                                  hovertemplate="token %{x}<br>recomputed<br>after %{y:.4f}<extra></extra>"))
+    if selected is not None:
+        figure.add_vline(x=selected, line=dict(color=linked.HIGHLIGHT, width=1, dash="dash"))
+    figure.update_layout(height=340, margin=dict(t=80, b=40), legend=colors.TOP_LEFT_LEGEND,
+                         clickmode="event+select", xaxis_title="target token position (index)",
+                         yaxis_title=f"relative deviation, layer {layer}", yaxis_rangemode="tozero")
     return figure

@@ -41,3 +41,9 @@ def column_labels(tokens: list[str], edges: np.ndarray) -> np.ndarray:
     for start, end in zip(edges[:-1], edges[1:]):
         labels.append(hover_text(tokens[start]) if end - start == 1 else f"({start}-{end - 1})")
     return np.array(labels, dtype=object)
+
+
+def column_start(position: int, edges: np.ndarray) -> int:
+    """Return the x value (first token) of the column that holds target `position`."""
+    index = int(np.searchsorted(edges, position, side="right")) - 1
+    return int(edges[min(max(index, 0), len(edges) - 2)])

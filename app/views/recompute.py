@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import semshare_core as ss
-from app import colors
+from app import colors, linked
 from app.views import downsample
 from app.views.charts import show_chart
 from app.tokens import hover_text, html_token
@@ -21,9 +21,11 @@ MAX_SHADED_TOKENS = 2000
 def render(result: ss.RunResult) -> None:
     if not result.reused:
         st.info("This run fell back to a full prefill, so every entry was computed from the target itself.")
-    show_chart(state_grid_figure(result), key="recompute_grid")
+    selected = linked.selected_token(result)
+    show_chart(state_grid_figure(result, selected), key="recompute_grid")
     st.caption("A token evicted after prefill shows as evicted even if that layer recomputed it; "
-               "hover a cell for both flags.")
+               "hover a cell for both flags. The dashed line marks the selected token.")
+    st.markdown(selected_token_sentence(result, selected))
     if result.n_target_tokens > downsample.MAX_COLUMNS:
         st.caption(f"The target has {result.n_target_tokens:,} tokens, so each column covers a run of adjacent "
                    "tokens and shows their most common state. Hover a cell for the counts.")
@@ -39,7 +41,16 @@ def cache_states(result: ss.RunResult) -> np.ndarray:
     return np.where(retained, states, EVICTED)
 
 
-def state_grid_figure(result: ss.RunResult) -> go.Figure:
+def selected_token_sentence(result: ss.RunResult, position: int) -> str:
+    facts = linked.token_facts(result, position)
+    evicted = np.setdiff1d(np.arange(result.n_layers), facts["kept_layers"])
+    return (f"**Selected token** {linked.markdown_token(result, position)}: "
+            f"recomputed in layers {linked.layer_ranges(facts['recomputed_layers'])}; "
+            f"kept in layers {linked.layer_ranges(facts['kept_layers'])}; "
+            f"evicted from layers {linked.layer_ranges(evicted)}.")
+
+
+def state_grid_figure(result: ss.RunResult, selected: int | None = None) -> go.Figure:
     states = cache_states(result)  # (L, T)
     edges = downsample.column_edges(states.shape[1])
     if downsample.is_binned(edges):
@@ -55,6 +66,9 @@ def state_grid_figure(result: ss.RunResult) -> go.Figure:
         hovertemplate=hovertemplate,
         colorbar=dict(tickvals=[EVICTED, REUSED, RECOMPUTED],
                       ticktext=[STATE_NAMES[EVICTED], STATE_NAMES[REUSED], STATE_NAMES[RECOMPUTED]])))
+    if selected is not None:
+        figure.add_vline(x=downsample.column_start(selected, edges),
+                         line=dict(color=linked.HIGHLIGHT, width=2, dash="dash"))
     figure.update_layout(height=420, margin=dict(t=30, b=40), title="Cache state after prefill",
                          xaxis_title="target token position (index)", yaxis_title="layer")
     return figure
@@ -100,7 +114,7 @@ def _shaded_text(result: ss.RunResult) -> None:
     document_only = st.toggle("Only the document (hide the chat template)", value=True, key="recompute_document_only")
     start, end = result.target.document_span if document_only else (0, result.n_target_tokens)
     start, end = _text_window(start, end)
-    st.html(shaded_text_html(result, start, end))
+    st.html(shaded_text_html(result, start, end, linked.selected_token(result)))
     st.caption(f"Darker tokens were recomputed in more of the {result.n_layers} layers. "
                "Hover a token for its counts.")
 
@@ -119,8 +133,11 @@ def _text_window(start: int, end: int) -> tuple[int, int]:
     return first, first + MAX_SHADED_TOKENS
 
 
-def shaded_text_html(result: ss.RunResult, start: int, end: int) -> str:
-    """Return the target tokens in [start, end) as escaped HTML spans shaded by recompute count."""
+def shaded_text_html(result: ss.RunResult, start: int, end: int, selected: int | None = None) -> str:
+    """Return the target tokens in [start, end) as escaped HTML spans shaded by recompute count.
+
+    The selected token gets a black outline.
+    """
     recompute_counts = np.asarray(result.recomputed, dtype=bool).sum(axis=0)  # (T,)
     kept_counts = np.asarray(result.retained, dtype=bool).sum(axis=0)        # (T,)
     red, green, blue = colors.RECOMPUTED_RGB
@@ -129,8 +146,9 @@ def shaded_text_html(result: ss.RunResult, start: int, end: int) -> str:
         share = recompute_counts[position] / max(result.n_layers, 1)
         title = (f"token {position}: recomputed in {recompute_counts[position]} of {result.n_layers} layers, "
                  f"kept in {kept_counts[position]}")
+        outline = "; outline: 2px solid black" if position == selected else ""
         spans.append(f'<span title="{title}" style="background: rgba({red}, {green}, {blue}, {share:.3f}); '
-                     f'border-radius: 2px">{html_token(result.target.tokens[position])}</span>')
+                     f'border-radius: 2px{outline}">{html_token(result.target.tokens[position])}</span>')
     legend = (f'<div style="margin-top: 0.5em; font-size: 0.85em">0 layers '
               f'<span style="display: inline-block; width: 120px; height: 0.8em; vertical-align: middle; '
               f'background: linear-gradient(to right, rgba({red}, {green}, {blue}, 0), '
