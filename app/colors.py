@@ -6,9 +6,19 @@ the common forms of colour blindness.
 
 from plotly.colors import sample_colorscale
 
+# The Okabe-Ito palette. .streamlit/config.toml uses the same list for chart series without their own colour.
+OKABE_ITO = {
+    "blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
+    "sky blue": "#56B4E9", "reddish purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
+}
+
 REUSED = "#0072B2"       # blue: K/V taken from the rearranged reference cache
 RECOMPUTED = "#E69F00"   # orange: K/V computed from the token's own hidden state
 EVICTED = "#BBBBBB"      # light grey: dropped from the layer's cache after prefill
+
+# The two prompts, where a figure shows both (embedding map, alignment).
+REFERENCE_PROMPT = "#56B4E9"  # sky blue
+TARGET_PROMPT = "#D55E00"     # vermillion
 
 FULL_PREFILL = "#555555"  # the baseline in bar and line charts
 SEMSHARE = "#009E73"      # bluish green: the SemShareKV run
