@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -228,6 +228,8 @@ def render_share_link(params: ss.PipelineParams | None, instruction: str, trunca
         query = build_query(preset, params, instruction, truncate)
         # st.context.url is None outside a browser session (for example under AppTest).
         base = (st.context.url or "").split("?")[0]
+        if base and not urlsplit(base).path:
+            base += "/"  # Streamlit gives the root page's address without its slash
         link = f"{base}?{urlencode(query)}" if query else base
         st.code(link or "(the default settings: this page's address reproduces them)", language=None,
                 wrap_lines=True)
