@@ -26,7 +26,7 @@ def selected_token(result: ss.RunResult) -> int:
     """Return the selected target position, clamped to this result's target.
 
     Without a selection the first document token is selected, because the chat
-    template's opening tokens say little about the method.
+    template's opening tokens show little of the method.
     """
     default = result.target.document_span[0]
     position = st.session_state.get(SELECTED_TOKEN_KEY, default)

@@ -44,6 +44,6 @@ def column_labels(tokens: list[str], edges: np.ndarray) -> np.ndarray:
 
 
 def column_start(position: int, edges: np.ndarray) -> int:
-    """Return the x value (first token) of the column that holds target `position`."""
+    """Return the x value (first token) of the column that contains target `position`."""
     index = int(np.searchsorted(edges, position, side="right")) - 1
     return int(edges[min(max(index, 0), len(edges) - 2)])
