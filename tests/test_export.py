@@ -1,14 +1,19 @@
 """Export: per-token and per-layer CSV tables of a run, and server-side PNG of a figure."""
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from streamlit.testing.v1 import AppTest
 
 import semshare_core as ss
 from app.export import figure_png, find_chrome
 from app.run_tables import layer_table, token_table
+from app.runner import RESULT_KEY
+
+APP_PATH = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 REFERENCE = "The council approved a new cycling path along the river, to open next spring."
 TARGET = "A new bike path by the river was approved by the council and opens next spring."
@@ -54,3 +59,20 @@ def test_figure_png_without_browser(monkeypatch, tmp_path):
 
     with pytest.raises(RuntimeError, match="camera button"):
         figure_png(go.Figure())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(find_chrome() is None, reason="no Chrome or Chromium on this machine for Kaleido")
+def test_explore_exports_png_and_csv(short_run):
+    at = AppTest.from_file(str(APP_PATH), default_timeout=300).run()
+    at.session_state[RESULT_KEY] = short_run
+    at.run()
+    at.selectbox(key="png_figure").set_value("Tokens per state and layer").run()
+    at.button(key="png_export_prepare").click().run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert not at.warning, [item.value for item in at.warning]
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Per-token table (CSV)" in labels
+    assert "Per-layer table (CSV)" in labels
+    assert "Download figure (PNG)" in labels
