@@ -96,6 +96,8 @@ def _add_bench_parser(commands) -> None:
                        help="Target length in tokens of the pairs on which SnapKV and H2O run (part compression).")
     bench.add_argument("--observation-length", type=int, default=defaults.observation_length,
                        help="Target length in tokens of the controlled and meeting pairs of part observations.")
+    bench.add_argument("--frontier-length", type=int, default=defaults.frontier_length,
+                       help="Target tokens of the pairs of the frontier part (settings sweep).")
     bench.add_argument("--continuation-tokens", type=int, default=defaults.continuation_tokens,
                        help="Tokens of held-back continuation scored for perplexity.")
     bench.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens,
@@ -231,6 +233,7 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
             meeting_lengths=args.meeting_lengths, sweep_lengths=args.sweep_lengths,
             ablation_length=args.ablation_length, ablation_pairs=args.ablation_pairs,
             compression_length=args.compression_length, observation_length=args.observation_length,
+            frontier_length=args.frontier_length,
             continuation_tokens=args.continuation_tokens,
             max_new_tokens=args.max_new_tokens, summary_tokens=args.summary_tokens, repeats=args.repeats)
         part_names = args.part or list(PARTS)

@@ -152,3 +152,49 @@ class _StubDecoder:
 
     def decode(self, ids, skip_special_tokens=False):
         return " ".join(str(i) for i in ids)
+
+
+def test_mismatch_signal_recomputes_mismatched_tokens_first():
+    # Target = reference with a few tokens changed; the changed tokens must all be recomputed at layer 1.
+    model = tiny_llama()
+    reference = random_ids(60)
+    target = reference.clone()
+    changed = torch.tensor([5, 17, 29, 41])
+    target[changed] = (target[changed] + 7) % 96 + 3
+    mismatched = torch.zeros(60, dtype=torch.bool)
+    mismatched[changed] = True
+    reused = ReusedCache(full_prefill(model, reference).kv, torch.arange(60), mismatched=mismatched)
+    params = PipelineParams(retention=False, hd_fraction=0.25, recompute_signal="mismatch")
+
+    out = selective_prefill(model, target, reused, params, PhaseTimer(CPU))
+
+    assert out.trace.recomputed[1, changed].all()
+
+
+def test_random_signal_differs_from_deviation_ranking():
+    model = tiny_llama()
+    target = random_ids(80, seed=3)
+    reused = reused_from(model, random_ids(80, seed=4), torch.arange(80))
+    ranked = PipelineParams(retention=False, hd_fraction=0.25)
+
+    by_deviation = selective_prefill(model, target, reused, ranked, PhaseTimer(CPU))
+    by_chance = selective_prefill(model, target, reused, ranked.replace(recompute_signal="random"), PhaseTimer(CPU))
+
+    assert by_chance.trace.recomputed.sum() == by_deviation.trace.recomputed.sum()
+    assert not torch.equal(by_chance.trace.recomputed, by_deviation.trace.recomputed)
+
+
+@pytest.mark.parametrize("n_queries", [1, 7, 49, 50, 51, 400])
+def test_chunked_attention_equals_masked_attention(n_queries):
+    torch.manual_seed(n_queries)
+    attn = tiny_llama().model.layers[0].self_attn
+    keys, values = torch.randn(2, 500, 8), torch.randn(2, 500, 8)
+    positions = torch.arange(500)
+    query_positions = torch.randperm(500)[:n_queries].sort().values
+    q = torch.randn(4, n_queries, 8)
+
+    out = L.attend(attn, q, keys, values, query_positions, positions)
+
+    mask = positions[None, :] <= query_positions[:, None]
+    expected = attn.o_proj(L._sdpa(attn, q, keys, values, mask, False))
+    assert torch.allclose(out, expected, atol=1e-5)

@@ -30,6 +30,7 @@ class BenchOptions:
     ablation_pairs: tuple[str, ...] = ("controlled", "meeting")
     compression_length: int = 4000
     observation_length: int = 2000
+    frontier_length: int = 4000
     continuation_tokens: int = 64
     max_new_tokens: int = 8
     summary_tokens: int = 48

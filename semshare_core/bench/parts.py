@@ -5,6 +5,7 @@ from __future__ import annotations
 from .bible import bible_pair
 from .compression import compression
 from .context import BenchContext
+from .frontier import frontier
 from .meetings import DEFAULT_TEAMS, meeting_pair
 from .observations import observations
 from .onestop import story_names
@@ -122,4 +123,5 @@ def _prefix_row(ctx: BenchContext, default_row: dict, prompts: tuple[list[int], 
 
 
 PARTS = {"controlled": controlled, "whole": whole, "meetings": meetings, "bible": bible,
-         "length": length, "ablations": ablations, "compression": compression, "observations": observations}
+         "length": length, "ablations": ablations, "compression": compression, "observations": observations,
+         "frontier": frontier}

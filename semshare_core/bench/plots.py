@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from .metrics import aggregate  # noqa: E402
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -37,7 +37,7 @@ def controlled_plot(rows: list[dict], path: Path) -> Path:
               title="Continuation perplexity ratio")
     left.legend()
     right.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def length_plot(rows: list[dict], path: Path) -> Path:
@@ -54,7 +54,7 @@ def length_plot(rows: list[dict], path: Path) -> Path:
     right.axhline(1.0, color="grey", linewidth=0.8)
     right.set(xlabel="target tokens", ylabel="speedup (x)", title="Speedup over full prefill")
     right.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def ablation_plot(rows: list[dict], path: Path) -> Path:
@@ -73,7 +73,7 @@ def ablation_plot(rows: list[dict], path: Path) -> Path:
     axis.axvline(1.0, color="grey", linewidth=0.8)
     axis.set(xlabel="continuation perplexity, setting / full prefill (log scale)", title="Ablations")
     axis.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def frontier_plot(rows_by_part: dict[str, list[dict]], path: Path) -> Path:
@@ -90,4 +90,4 @@ def frontier_plot(rows_by_part: dict[str, list[dict]], path: Path) -> Path:
     axis.set(xlabel="continuation perplexity, SemShareKV / full (log scale)", ylabel="prefill speedup (x)",
              title="Speed against quality, all runs")
     axis.legend()
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from . import plots
 from .compression import compression_section
+from .frontier_report import frontier_section
 from .machine import describe
 from .observation_report import observations_section
 from .tables import RUN_COLUMNS, grouped_table, markdown_table
 
 PART_ORDER = ["smoke", "controlled", "whole", "meetings", "bible", "length", "ablations", "compression",
-              "observations"]
+              "observations", "frontier"]
 PAGE = "benchmarks.md"
 IMAGES = "img"
 
@@ -193,4 +194,4 @@ def _generic(output: Path, part: str, record: dict) -> str:
 
 SECTIONS = {"controlled": _controlled, "whole": _whole, "meetings": _meetings, "bible": _bible,
             "length": _length, "ablations": _ablations, "compression": compression_section,
-            "observations": observations_section}
+            "observations": observations_section, "frontier": frontier_section}

@@ -57,10 +57,19 @@ def prepare(bundle: ModelBundle, pair: Pair, continuation: str, repeats: int = 2
                         [run.seconds for run in runs], ids, ppl)
 
 
-def time_full(bundle: ModelBundle, prepared: PreparedPair, repeats: int) -> None:
-    """Time the full prefill `repeats` more times, as the load changes during a sweep; the median counts."""
+def time_full(bundle: ModelBundle, prepared: PreparedPair, repeats: int, rows: list[dict]) -> None:
+    """Time the full prefill `repeats` more times and update the speedups of `rows`.
+
+    The load on a shared machine changes during a sweep, so the full prefill is timed
+    before and after it, and the median of all its times counts.
+    """
     for _ in range(repeats):
         prepared.full_seconds.append(full_prefill(bundle.model, prepared.target_ids).seconds)
+    full_seconds = statistics.median(prepared.full_seconds)
+    for row in rows:
+        row.update(prefill_seconds_full=full_seconds, speedup=full_seconds / row["prefill_seconds_semshare"],
+                   speedup_of_ideal=full_seconds / row["prefill_seconds_semshare"] * row["recompute_fraction"],
+                   matching_share=row["phase_seconds"].get("matching", 0.0) / full_seconds)
 
 
 def run_setting(bundle: ModelBundle, prepared: PreparedPair, params: PipelineParams, repeats: int = 2) -> dict:

@@ -1,0 +1,86 @@
+"""The frontier section of the benchmark page: a table per pair kind and the speed/quality plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .plots import plt, save_figure
+from .tables import markdown_table
+
+COLUMNS = [("recompute_fraction", "recomputed", "{:.1%}"), ("ideal_speedup", "ideal speedup", "{:.2f}x"),
+           ("speedup", "speedup", "{:.2f}x"), ("speedup_of_ideal", "share of ideal", "{:.0%}"),
+           ("perplexity_ratio", "perplexity ratio", "{:.3f}"), ("gap_closed", "gap closed", "{:.0%}"),
+           ("first_step_kl", "first-step KL", "{:.3f}"), ("first_token_agree", "first token agrees", "{}"),
+           ("kv_saving", "KV bytes saved", "{:.0%}")]
+LAYER0_ONLY = "hd 0.0, decay 0.95"
+
+
+def gap_closed(rows: list[dict]) -> None:
+    """Add to each row the share of the perplexity gap of 'layer 0 only' that its setting closes."""
+    for kind in {row["kind"] for row in rows}:
+        same = [row for row in rows if row["kind"] == kind]
+        floor = next((row["perplexity_ratio"] for row in same if row["setting"] == LAYER0_ONLY), None)
+        for row in same:
+            gap = None if floor is None else floor - 1.0
+            row["gap_closed"] = None if not gap or gap <= 0 else (floor - row["perplexity_ratio"]) / gap
+
+
+def frontier_table(rows: list[dict]) -> str:
+    body = [[("**" + row["setting"] + "**") if row.get("is_default") else row["setting"],
+              *[_format(row.get(name), fmt) for name, _, fmt in COLUMNS]] for row in rows]
+    return markdown_table(["setting", *[heading for _, heading, _ in COLUMNS]], body)
+
+
+def frontier_plot(rows: list[dict], path: Path) -> Path:
+    """Measured speedup against perplexity ratio, one panel per pair kind; signals marked apart."""
+    kinds = list(dict.fromkeys(row["kind"] for row in rows))
+    figure, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4.5), squeeze=False)
+    markers = {"deviation": "o", "mismatch": "s", "random": "x"}
+    for axis, kind in zip(axes[0], kinds):
+        for signal, marker in markers.items():
+            chosen = [row for row in rows if row["kind"] == kind and row["recompute_signal"] == signal]
+            axis.scatter([r["perplexity_ratio"] for r in chosen], [r["speedup"] for r in chosen],
+                         marker=marker, label=f"{signal} ranking")
+        for row in (r for r in rows if r["kind"] == kind and r["recompute_signal"] == "deviation"):
+            axis.annotate(f"{row['hd_fraction']:.1f}/{row['recompute_decay']:.2f}",
+                          (row["perplexity_ratio"], row["speedup"]), fontsize=7, xytext=(3, 3),
+                          textcoords="offset points")
+        for row in (r for r in rows if r["kind"] == kind and r.get("is_default")):
+            axis.scatter([row["perplexity_ratio"]], [row["speedup"]], s=160, facecolors="none",
+                         edgecolors="black", label="defaults")
+        axis.axvline(1.0, color="grey", linewidth=0.8)
+        axis.set(title=f"{kind}, {_tokens(rows, kind)} tokens", xlabel="perplexity ratio, SemShareKV / full",
+                 ylabel="measured prefill speedup (x); labels: hd_fraction/decay")
+        axis.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
+def _tokens(rows: list[dict], kind: str) -> int:
+    return next(row["n_target_tokens"] for row in rows if row["kind"] == kind)
+
+
+def _format(value, fmt: str) -> str:
+    if value is None:
+        return "-"
+    return fmt.format(value)
+
+
+def frontier_section(output: Path, part: str, record: dict) -> str:
+    from .report import _run_line  # report imports this module, so import it at call time
+    rows = record["rows"]
+    gap_closed(rows)
+    image = frontier_plot(rows, output / "img" / "bench-frontier-settings.png")
+    sections = [
+        "## Speed against quality over settings", "",
+        "One pair of each kind at the same length; each setting changes the recompute budget "
+        "(`hd_fraction`, the share recomputed at layer 1, and `recompute_decay`, its shrink per "
+        "layer) or what ranks the tokens to recompute (`recompute_signal`). The full prefill is "
+        "timed before and after each pair's settings and its median counts; each setting's "
+        "SemShareKV prefill is the fastest of its runs. 'Gap closed' is the share of the "
+        "perplexity gap of 'layer 0 only' (hd 0.0) to the full prefill that the setting closes. "
+        "The defaults are in bold.", "",
+        _run_line(record)]
+    for kind in dict.fromkeys(row["kind"] for row in rows):
+        sections += [f"**{kind}**", "", frontier_table([r for r in rows if r["kind"] == kind]), ""]
+    sections += [f"![speed against quality over settings](img/{image.name})", ""]
+    return "\n".join(sections)
