@@ -17,19 +17,22 @@ ONESTOP_FILES = "OneStopEnglish stories"
 QMSUM_FILES = "QMSum meetings"
 FORMATS = (TEXT_FILES, ONESTOP_FILES, QMSUM_FILES)
 UPLOAD = "Upload files"
-FOLDER = "Folder on this server"
+DATA_FOLDER = "Corpora installed with the app"
+FOLDER = "Any folder on this server"
 
 PairActions = Callable[[Pair], None]
 
 
 def render_corpus_loader(prefix: str, max_upload_bytes: int, actions: PairActions) -> None:
     """Draw the loader; once a pair is chosen, show its sizes and call `actions(pair)` to draw buttons."""
-    sources = [UPLOAD, FOLDER] if load_operator_settings().allow_local_models else [UPLOAD]
-    source = st.radio("Source", sources, key=f"{prefix}_source", horizontal=True,
-                      help="Reading folders on the server is allowed only where the operator allows local "
-                           "paths (SEMSHARE_ALLOW_LOCAL_MODELS=1).")
+    sources = _sources()
+    source = sources[0]
+    if len(sources) > 1:
+        source = st.radio("Source", sources, key=f"{prefix}_source", horizontal=True,
+                          help="Any folder on the server can be read only where the operator allows local "
+                               "paths (SEMSHARE_ALLOW_LOCAL_MODELS=1).")
     try:
-        pair = _folder_pair(prefix) if source == FOLDER else _upload_pair(prefix, max_upload_bytes)
+        pair = _source_pair(prefix, source, max_upload_bytes)
     except corpora.CorpusError as error:
         st.error(str(error))
         return
@@ -38,6 +41,23 @@ def render_corpus_loader(prefix: str, max_upload_bytes: int, actions: PairAction
     st.caption(f"{pair.name}: reference {len(pair.reference.split()):,} words, "
                f"target {len(pair.target.split()):,} words.")
     actions(pair)
+
+
+def _sources() -> list[str]:
+    sources = [UPLOAD]
+    if DEFAULT_DATA_DIR.is_dir():
+        sources.append(DATA_FOLDER)
+    if load_operator_settings().allow_local_models:
+        sources.append(FOLDER)
+    return sources
+
+
+def _source_pair(prefix: str, source: str, max_upload_bytes: int) -> Pair | None:
+    if source == DATA_FOLDER:
+        return _root_pair(prefix, DEFAULT_DATA_DIR)
+    if source == FOLDER:
+        return _folder_pair(prefix)
+    return _upload_pair(prefix, max_upload_bytes)
 
 
 def _upload_pair(prefix: str, max_bytes: int) -> Pair | None:
@@ -77,14 +97,17 @@ def _read(uploaded, max_bytes: int) -> bytes:
 
 
 def _folder_pair(prefix: str) -> Pair | None:
-    default = str(DEFAULT_DATA_DIR) if DEFAULT_DATA_DIR.is_dir() else ""
-    path = st.text_input("Corpus folder", value=default, key=f"{prefix}_folder",
+    path = st.text_input("Corpus folder", key=f"{prefix}_folder",
                          help="A OneStopEnglish folder (with Adv-Txt/, Int-Txt/, Ele-Txt/), a QMSum "
                               "folder of meeting JSON files, or a folder holding onestopenglish/ or "
                               "qmsum-ami/train/.").strip()
     if not path:
         return None
-    layout, root = corpora.detect_layout(Path(path).expanduser())
+    return _root_pair(prefix, Path(path).expanduser())
+
+
+def _root_pair(prefix: str, folder: Path) -> Pair | None:
+    layout, root = corpora.detect_layout(folder)
     if (root / corpora.ONESTOP).is_dir() and (root / "qmsum-ami" / "train").is_dir():
         choice = st.radio("Corpus", (ONESTOP_FILES, QMSUM_FILES), key=f"{prefix}_folder_corpus", horizontal=True)
         layout = corpora.ONESTOP if choice == ONESTOP_FILES else corpora.QMSUM

@@ -176,3 +176,21 @@ def test_explore_shows_error_for_misnamed_story_upload():
 
     assert not at.exception, [item.value for item in at.exception]
     assert any("NAME-adv.txt" in item.value for item in at.error)
+
+
+@pytest.mark.slow
+def test_explore_loads_installed_corpora(shared_data):
+    at = AppTest.from_file(str(APP_PATH), default_timeout=300).run()
+    at.radio(key="explore_corpus_source").set_value("Corpora installed with the app").run()
+    at.radio(key="explore_corpus_folder_corpus").set_value("QMSum meetings").run()
+    at.selectbox(key="explore_corpus_meeting_reference").set_value("ES2002a").run()
+    at.button(key="explore_corpus_load").click().run()
+
+    assert not at.exception, [item.value for item in at.exception]
+    assert not at.error, [item.value for item in at.error]
+    target_meeting = at.selectbox(key="explore_corpus_meeting_target").value
+    expected = corpora.meeting_pair(shared_data, "ES2002a", target_meeting)
+    assert target_meeting != "ES2002a"
+    assert target_meeting.endswith("a")  # another team's kick-off meeting is preselected
+    assert at.text_area(key="reference_text").value == expected.reference
+    assert at.text_area(key="target_text").value == expected.target
