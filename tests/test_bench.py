@@ -85,3 +85,25 @@ def test_smoke_bench_writes_page(tmp_path, shared_data):
     assert len(saved["rows"]) == 1
     assert saved["rows"][0]["perplexity_full"] > 1.0
     assert saved["rows"][0]["perplexity_semshare"] > 1.0
+
+
+def frontier_row(kind, setting, ratio, signal="deviation", hd=0.4, is_default=False):
+    return row(kind=kind, setting=setting, perplexity_ratio=ratio, recompute_signal=signal, hd_fraction=hd,
+               recompute_decay=0.95, recompute_fraction=0.2, speedup_of_ideal=0.9, is_default=is_default)
+
+
+def test_frontier_section_reports_gap_closed(tmp_path):
+    from semshare_core.bench.frontier import frontier_settings
+    from semshare_core.bench.frontier_report import LAYER0_ONLY, frontier_section
+    from semshare_core.params import PipelineParams
+
+    assert LAYER0_ONLY in frontier_settings(PipelineParams())
+    rows = [frontier_row("meetings", LAYER0_ONLY, 1.20, hd=0.0),
+            frontier_row("meetings", "hd 0.4, decay 0.95", 1.05, is_default=True),
+            frontier_row("meetings", "hd 0.4, decay 0.95, random", 1.15, signal="random")]
+
+    text = frontier_section(tmp_path, "frontier", record("frontier", rows))
+
+    assert "| **hd 0.4, decay 0.95** |" in text
+    assert "75%" in text and "25%" in text  # (1.20 - 1.05) / 0.20 and (1.20 - 1.15) / 0.20
+    assert (tmp_path / "img" / "bench-frontier-settings.png").stat().st_size > 0
