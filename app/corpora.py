@@ -24,7 +24,7 @@ PairActions = Callable[[Pair], None]
 
 
 def render_corpus_loader(prefix: str, max_upload_bytes: int, actions: PairActions) -> None:
-    """Draw the loader; once a pair is chosen, show its sizes and call `actions(pair)` to draw buttons."""
+    """Draw the loader. Once a pair is chosen, show its sizes and call `actions(pair)` to draw buttons."""
     sources = _sources()
     source = sources[0]
     if len(sources) > 1:

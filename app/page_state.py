@@ -19,7 +19,7 @@ PERSISTENT_KEYS: list[str] = [REFERENCE_KEY, TARGET_KEY, PRESET_KEY, *SIDEBAR_KE
 
 
 def keep_widget_state() -> None:
-    """Re-assign every persistent widget value; call it on every run, before any page draws."""
+    """Re-assign every persistent widget value. Call it on every run, before any page draws."""
     keys = [*PERSISTENT_KEYS, *(param_key(field.name) for field in param_fields())]
     for key in keys:
         if key in st.session_state:

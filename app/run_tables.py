@@ -9,7 +9,7 @@ import semshare_core as ss
 
 
 def token_table(result: ss.RunResult) -> pd.DataFrame:
-    """One row per target token: its match, deviation and cache state summed over layers."""
+    """Build one row per target token: its match, deviation and cache state summed over layers."""
     n_target = result.n_target_tokens
     mapping = np.asarray(result.mapping)
     start, end = result.target.document_span
@@ -31,7 +31,7 @@ def token_table(result: ss.RunResult) -> pd.DataFrame:
 
 
 def layer_table(result: ss.RunResult) -> pd.DataFrame:
-    """One row per layer: how many tokens it recomputed and kept, its cache bytes and deviations."""
+    """Build one row per layer: tokens recomputed and kept, cache bytes and deviations."""
     return pd.DataFrame({
         "layer": np.arange(result.n_layers),
         "tokens recomputed": np.asarray(result.recomputed, dtype=bool).sum(axis=1),

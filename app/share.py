@@ -44,7 +44,7 @@ class SharedSettings:
 
 
 def shared_keys() -> set[str]:
-    """Query parameter names that share links use; other pages' parameters are left alone."""
+    """Return the query parameter names that share links use, so that other pages' parameters are left alone."""
     return {PRESET_PARAM, INSTRUCTION_PARAM, TRUNCATE_PARAM, *(item.name for item in param_fields())}
 
 
@@ -53,7 +53,7 @@ def preset_slug(name: str) -> str:
 
 
 def build_query(preset: Preset | None, params: ss.PipelineParams, instruction: str, truncate: int | None) -> dict[str, str]:
-    """Return the query parameters of a share link; values equal to the default are left out."""
+    """Return the query parameters of a share link, leaving out values equal to the default."""
     query = {}
     if preset is not None:
         query[PRESET_PARAM] = preset_slug(preset.name)
@@ -75,7 +75,7 @@ def _format(value: Any) -> str:
 
 
 def parse_query(query: Mapping[str, str], presets: list[Preset]) -> SharedSettings:
-    """Parse share-link query parameters; invalid values become warnings and defaults."""
+    """Parse share-link query parameters. Each invalid value becomes a warning and the default."""
     shared = SharedSettings()
     if PRESET_PARAM in query:
         shared.preset = _find_preset(query[PRESET_PARAM], presets, shared.warnings)

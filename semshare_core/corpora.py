@@ -2,7 +2,7 @@
 
 The corpus formats are read by the benchmark's loaders (`bench.onestop`, `bench.meetings`).
 This module finds a folder's layout, stages uploaded files into the layout those loaders
-expect, and turns loader errors into CorpusError messages that say what layout was expected.
+expect, and turns loader errors into CorpusError messages that name the expected layout.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def detect_layout(folder: Path) -> tuple[str, Path]:
     """Return (layout, root) where `root` is the folder that the benchmark loaders read.
 
     The loaders expect `root/onestopenglish/Adv-Txt/...` and `root/qmsum-ami/train/NAME.json`.
-    A folder that is itself the corpus folder gives its parent as root when its name fits,
-    else a CorpusError asks for the expected name. Raises CorpusError for other layouts.
+    A folder that is itself the corpus folder gives its parent as root when its name fits.
+    Otherwise the CorpusError names the expected folder name. Raises CorpusError for other layouts.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -67,7 +67,7 @@ def onestop_story_names(root: Path, level: str) -> list[str]:
 
 
 def onestop_pair(root: Path, name: str, level: str) -> Pair:
-    """The Advanced story as reference and its `level` rewrite as target, paragraphs joined by newlines."""
+    """Pair the Advanced story (reference) with its `level` rewrite (target), paragraphs joined by newlines."""
     _check_level(level)
     try:
         reference = story_paragraphs(root, name, "adv")
@@ -85,7 +85,7 @@ def meeting_names(root: Path) -> list[str]:
 
 
 def meeting_text(root: Path, name: str) -> str:
-    """A meeting transcript as "Speaker: text" lines, transcription markers removed."""
+    """Read a meeting transcript as "Speaker: text" lines, transcription markers removed."""
     try:
         meeting = load_meeting(root, name)
     except DataNotFoundError as error:
@@ -100,7 +100,7 @@ def meeting_text(root: Path, name: str) -> str:
 
 
 def meeting_pair(root: Path, reference_name: str, target_name: str) -> Pair:
-    """Two meeting transcripts, for example two teams holding the same design meeting."""
+    """Pair two meeting transcripts, for example two teams holding the same design meeting."""
     if reference_name == target_name:
         raise CorpusError("Pick two different meetings: a meeting paired with itself is a copy, not a paraphrase.")
     return Pair(name=f"{reference_name} / {target_name}", reference=meeting_text(root, reference_name),
@@ -124,7 +124,7 @@ def text_pair(reference: tuple[str, bytes], target: tuple[str, bytes], max_bytes
 
 
 def stage_uploads(files: list[tuple[str, bytes]], layout: str, root: Path, max_bytes: int) -> Path:
-    """Write uploaded (name, content) files under `root` in the layout the loaders read; return root.
+    """Write uploaded (name, content) files under `root` in the layout the loaders read, and return root.
 
     OneStopEnglish files must be named NAME-adv.txt, NAME-int.txt or NAME-ele.txt, and
     QMSum files NAME.json. Raises CorpusError on a wrong name or a file over `max_bytes`.

@@ -103,18 +103,11 @@ def rank_references(bundle: ModelBundle, target_text: str, stored: list[StoredPr
     return sorted(candidates, key=lambda candidate: -candidate.lsh_similarity)
 
 
-def best_reference(candidates: list[Candidate]) -> Candidate | None:
-    """Return the top candidate if its similarity reaches the threshold, else None (full prefill)."""
-    if candidates and candidates[0].reusable:
-        return candidates[0]
-    return None
-
-
 def _check_unique_names(stored: list[StoredPrompt]) -> None:
     seen = set()
     for prompt in stored:
         if prompt.name in seen:
-            raise InvalidParameterError(f"Two stored prompts are named {prompt.name!r}; give each a unique name.")
+            raise InvalidParameterError(f"Two stored prompts are named {prompt.name!r}. Give each a unique name.")
         seen.add(prompt.name)
 
 
