@@ -144,6 +144,16 @@ def test_url_step_opens_that_step(run_result, step):
     assert len(at.get("plotly_chart")) >= 1
 
 
+def test_url_without_step_keeps_last_step(run_result):
+    at = open_walkthrough(run_result, step="4")
+    at.query_params.clear()
+    at.run()
+
+    assert_clean(at)
+    assert step_heading(at).startswith(f"### Step 4 of {N_STEPS}:")
+    assert at.query_params["step"] == "4"
+
+
 @pytest.mark.parametrize("raw", ["0", str(N_STEPS + 1), "-2", "abc", "2.5", "", "1e3"])
 def test_bad_url_step_falls_back_to_first(run_result, raw):
     at = open_walkthrough(run_result, step=raw)

@@ -70,5 +70,7 @@ def render_default_run_offer() -> None:
         result = st.session_state.get(runner.RESULT_KEY)
         if result is not None and st.session_state.get(runner.FINGERPRINT_KEY) == inputs:
             saved_default_runs()[inputs] = result
+            # Redraw without this offer and the run's status box, starting at the step in the URL.
+            st.rerun()
     if st.session_state.get(runner.ERROR_KEY):
         st.error(st.session_state[runner.ERROR_KEY])

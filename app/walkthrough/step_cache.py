@@ -33,7 +33,8 @@ def render_rearrange(ctx: StepContext) -> None:
         st.markdown(f"The reference's cache holds keys K and values V for each of its "
                     f"{result.n_reference_tokens:,} tokens in all {result.n_layers} layers. The matching "
                     "tells where each row goes: target position t receives the row of m(t), in every layer.")
-        st.latex(r"\tilde K_\ell[t] = R_{t - m(t)}\, K^{ref}_\ell[m(t)] \qquad \tilde V_\ell[t] = V^{ref}_\ell[m(t)]")
+        st.latex(r"\begin{aligned} \tilde K_\ell[t] &= R_{t - m(t)}\, K^{ref}_\ell[m(t)] \\"
+                 r"\tilde V_\ell[t] &= V^{ref}_\ell[m(t)] \end{aligned}")
         rotation = ("rotated from the reference position to the target position (R above), so that each key "
                     "carries its new position" if params.rerotate_keys else
                     "reused as they are (re-rotation is off in this run), so each key keeps its old position")
@@ -61,6 +62,7 @@ def rearrange_figure(result, focus: int) -> go.Figure:
     reference_start = max(int(mapping[focus]) - TOKENS_AROUND_FOCUS, 0)
     reference_end = min(int(mapping[focus]) + TOKENS_AROUND_FOCUS + 1, result.n_reference_tokens)
 
+    # Both columns are drawn in rows 0, 1, 2, ... from the top, so they line up whatever their positions.
     figure = go.Figure()
     for position in range(target_start, target_end):
         match = int(mapping[position])
@@ -73,14 +75,15 @@ def rearrange_figure(result, focus: int) -> go.Figure:
             line = dict(color=colors.REUSED, width=2.5)
         else:
             line = dict(color=DIFFERENT_TOKEN_COLOR, width=2.5, dash="dash")
-        figure.add_trace(go.Scatter(x=[0, 1], y=[match, position], mode="lines", line=line, hoverinfo="skip"))
+        figure.add_trace(go.Scatter(x=[0, 1], y=[match - reference_start, position - target_start], mode="lines",
+                                    line=line, hoverinfo="skip"))
 
     figure.add_trace(_token_column(0, range(reference_start, reference_end), result.reference.tokens,
                                    "middle left", "reference", None))
     figure.add_trace(_token_column(1, range(target_start, target_end), result.target.tokens,
                                    "middle right", "target", focus))
     figure.update_layout(
-        title="Rearranging: each target row takes its match's K and V", showlegend=False,
+        title="Each target row takes its match's K and V", showlegend=False,
         xaxis=dict(range=[-0.9, 1.9], tickvals=[0, 1], ticktext=["reference cache", "target cache"], showgrid=False),
         yaxis=dict(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False),
         margin=dict(l=20, r=20))
@@ -91,7 +94,8 @@ def _token_column(x: float, positions: range, tokens: list[str], text_position: 
                   focus: int | None) -> go.Scatter:
     positions = list(positions)
     return go.Scatter(
-        x=[x] * len(positions), y=positions, mode="markers+text", textposition=text_position,
+        x=[x] * len(positions), y=[position - positions[0] for position in positions], mode="markers+text",
+        textposition=text_position,
         text=[f"{position} {chart_label(tokens[position])}" if text_position == "middle right"
               else f"{chart_label(tokens[position])} {position}" for position in positions],
         textfont=dict(size=18, color=[FOCUS for _ in positions]),
@@ -113,10 +117,13 @@ def render_layer_zero(ctx: StepContext) -> None:
         st.markdown("The rearranged cache is only approximate. Layer 0 is cheap to run, because its input is "
                     "just the embeddings, so it runs on **all** target tokens and its fresh K and V are "
                     "compared with the rearranged ones:")
-        st.latex(r"\sigma_t = \lVert \tilde K_0[t] - K_0[t] \rVert_2 + \lVert \tilde V_0[t] - V_0[t] \rVert_2")
+        st.latex(r"\begin{aligned} \sigma_t = \; & \lVert \tilde K_0[t] - K_0[t] \rVert_2 \\"
+                 r"+ \; & \lVert \tilde V_0[t] - V_0[t] \rVert_2 \end{aligned}")
         st.markdown(f"The top **{params.hd_fraction:.0%}** by σ are the **high-deviation (HD) tokens**: here "
                     f"{len(hd_tokens):,} of {result.n_target_tokens:,}. Only they continue to layer 1 with "
                     "their own hidden state; the others keep the reused cache from here on.")
+        st.markdown("With re-rotated keys, a token matched to an identical token gets the same K and V at "
+                    "layer 0, because that layer sees only the token and its position: its σ is near 0.")
         st.markdown(_focus_sentence(result, ctx.focus, is_hd[ctx.focus]))
     with figure_column:
         show_figure(deviation_figure(result, is_hd, ctx.focus), key="wt_layer_zero")
@@ -144,13 +151,12 @@ def deviation_figure(result, is_hd: np.ndarray, focus: int) -> go.Figure:
             figure.add_trace(go.Scattergl(x=positions[mask], y=deviation[mask], mode="markers", name=name,
                                           marker=dict(color=color, size=4), hovertext=hover, hoverinfo="text"))
         else:
-            figure.add_trace(go.Bar(x=positions[mask], y=deviation[mask], name=name, marker=dict(color=color),
-                                    hovertext=hover, hoverinfo="text"))
+            figure.add_trace(go.Bar(x=positions[mask], y=deviation[mask], name=name,
+                                    marker=dict(color=color, line=dict(width=0)), hovertext=hover, hoverinfo="text"))
     figure.add_annotation(x=focus, y=float(deviation[focus]), text=chart_label(result.target.tokens[focus]),
                           showarrow=True, arrowhead=2, arrowwidth=2, ax=0, ay=-70, font=dict(size=18, color=FOCUS),
                           bgcolor="white", bordercolor=FOCUS)
-    figure.update_layout(title="Layer 0: deviation of the rearranged cache", bargap=0,
+    figure.update_layout(title="Layer 0: deviation of the rearranged cache", bargap=0, barmode="overlay",
                          xaxis_title="target token position (index)",
-                         yaxis_title="relative deviation σ", legend=colors.TOP_LEFT_LEGEND | dict(y=1.02),
-                         margin=dict(t=120))
+                         yaxis_title="relative deviation σ")
     return figure

@@ -75,9 +75,9 @@ def render_rope(ctx: StepContext) -> None:
                     "them alone sends many target tokens to the first tokens of the reference.")
         st.markdown("RoPE adds position by turning each pair of dimensions through an angle that grows with "
                     "the token's position p:")
-        st.latex(r"\begin{pmatrix} x'_{2k} \\ x'_{2k+1} \end{pmatrix} = "
-                 r"\begin{pmatrix} \cos p\theta_k & -\sin p\theta_k \\ \sin p\theta_k & \cos p\theta_k \end{pmatrix}"
-                 r"\begin{pmatrix} x_{2k} \\ x_{2k+1} \end{pmatrix},\quad \theta_k = b^{-2k/d}")
+        st.latex(r"\begin{aligned} x'_{2k} &= x_{2k} \cos p\theta_k - x_{2k+1} \sin p\theta_k \\"
+                 r"x'_{2k+1} &= x_{2k} \sin p\theta_k + x_{2k+1} \cos p\theta_k \\"
+                 r"\theta_k &= b^{-2k/d} \end{aligned}")
         st.markdown(f"With base b = {params.matching_rope_base:g}, the same token placed far away becomes "
                     "less similar to itself, so matching prefers reference tokens at nearby positions.")
         st.markdown(_run_sentence(params.rope_in_matching))

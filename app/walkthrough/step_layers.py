@@ -105,7 +105,8 @@ def state_figure(states: np.ndarray, focus: int, title: str, legend_states: tupl
     # One flat colour band per state gives a categorical colour scale.
     scale = []
     for index, state in enumerate(legend_states):
-        scale += [[index / len(legend_states), STATE_COLORS[state]], [(index + 1) / len(legend_states), STATE_COLORS[state]]]
+        band_start, band_end = index / len(legend_states), (index + 1) / len(legend_states)
+        scale += [[band_start, STATE_COLORS[state]], [band_end, STATE_COLORS[state]]]
     figure = go.Figure(go.Heatmap(
         x=centres, z=z, zmin=legend_states[0] - 0.5, zmax=legend_states[-1] + 0.5, colorscale=scale,
         colorbar=dict(tickvals=list(legend_states), ticktext=[STATE_NAMES[state] for state in legend_states]),

@@ -29,8 +29,8 @@ def render_signatures(ctx: StepContext) -> None:
                     f"short **signature**: {params.lsh_bits} random hyperplanes r_i"
                     f"{f' in each of {params.lsh_tables} tables' if params.lsh_tables > 1 else ''}, "
                     "one bit per hyperplane, telling which side of it the vector lies on.")
-        st.latex(r"h_i(x) = \begin{cases} 1 & r_i \cdot x \ge 0 \\ 0 & \text{otherwise} \end{cases}"
-                 r"\qquad \Pr[h_i(x) = h_i(y)] = 1 - \frac{\angle(x, y)}{\pi}")
+        st.latex(r"h_i(x) = \begin{cases} 1 & r_i \cdot x \ge 0 \\ 0 & \text{otherwise} \end{cases}")
+        st.latex(r"\Pr[h_i(x) = h_i(y)] = 1 - \frac{\angle(x, y)}{\pi}")
         st.markdown("Similar tokens agree on most bits. The **Hamming distance**, the number of bits that "
                     "differ, estimates how far apart the two embeddings point.")
     with figure_column:
@@ -39,8 +39,9 @@ def render_signatures(ctx: StepContext) -> None:
             return
         rows = signature_rows(ctx, bundle)
         show_figure(signature_figure(rows, min(SHOWN_BITS, n_bits)), key="wt_signatures", height=460)
-        st.caption(f"The first {min(SHOWN_BITS, n_bits)} of {n_bits} bits. Each target row is followed by "
-                   "the reference token it was matched to; bits where the match differs are vermillion.")
+        st.caption(f"The first {min(SHOWN_BITS, n_bits)} of {n_bits} bits of the highlighted token and the two "
+                   "after it, each followed by the reference token it was matched to, with their Hamming "
+                   "distance in brackets. Navy: 1, white: 0, vermillion: a bit where the match differs.")
     with text_column:
         _bucket_sentence(ctx, bundle)
 
@@ -61,10 +62,9 @@ def signature_rows(ctx: StepContext, bundle) -> list[dict]:
     rows = []
     for index, (position, match) in enumerate(zip(positions, matches)):
         distance = float(result.match_distance[position])
-        rows.append(dict(label=f"target {position} {chart_label(result.target.tokens[position])}",
+        rows.append(dict(label=f"target {chart_label(result.target.tokens[position], 10)}",
                          bits=target_bits[index], is_match=False))
-        rows.append(dict(label=f"↳ match {match} {chart_label(result.reference.tokens[match])}, "
-                               f"{distance:.0f} bits apart",
+        rows.append(dict(label=f"match {chart_label(result.reference.tokens[match], 10)} ({distance:.0f})",
                          bits=reference_bits[index], target_bits=target_bits[index], is_match=True))
     return rows
 
@@ -79,15 +79,14 @@ def signature_figure(rows: list[dict], shown_bits: int) -> go.Figure:
     scale = [[0.0, "#FFFFFF"], [1 / 3, "#FFFFFF"], [1 / 3, "#1F2A44"], [2 / 3, "#1F2A44"],
              [2 / 3, DIFFERS_COLOR], [1.0, DIFFERS_COLOR]]
     figure = go.Figure(go.Heatmap(
-        z=np.array(z), y=[row["label"] for row in rows], zmin=-0.5, zmax=2.5, colorscale=scale, xgap=1, ygap=3,
-        colorbar=dict(tickvals=[BIT_ZERO, BIT_ONE, BIT_DIFFERS], ticktext=["0", "1", "differs"]),
-        hovertemplate="%{y}<br>bit %{x}<extra></extra>"))
+        z=np.array(z), y=[f"{index}: {row['label']}" for index, row in enumerate(rows)], zmin=-0.5, zmax=2.5,
+        colorscale=scale, xgap=1, ygap=4, showscale=False, hovertemplate="%{y}<br>bit %{x}<extra></extra>"))
     figure.add_shape(type="rect", x0=-0.5, x1=BUCKET_BITS - 0.5, y0=-0.5, y1=len(rows) - 0.5,
                      line=dict(color=FOCUS, width=4))
     figure.add_annotation(x=BUCKET_BITS / 2 - 0.5, y=-0.5, yshift=12, text=f"first {BUCKET_BITS} bits: the bucket",
                           showarrow=False, xanchor="left", font=dict(size=18, color=FOCUS), bgcolor="white")
     figure.update_layout(title="LSH signatures: one bit per random hyperplane", xaxis_title="bit (index)",
-                         yaxis=dict(autorange="reversed"), margin=dict(l=330, t=90))
+                         yaxis=dict(autorange="reversed"), margin=dict(t=90))
     return figure
 
 
@@ -103,13 +102,13 @@ def _bucket_sentence(ctx: StepContext, bundle) -> None:
     focus_bucket = bucket_id(signature_bits(target_vectors[[ctx.focus]], params)[0])
     same_bucket = int((reference_buckets == focus_bucket).sum())
     match = int(result.mapping[ctx.focus])
-    match_inside = "includes" if reference_buckets[match] == focus_bucket else "does not include"
+    match_inside = "is one of them" if reference_buckets[match] == focus_bucket else "is not one of them"
 
     st.markdown(f"**Buckets.** LSH indexes file signatures by their first bits and search only the bucket a "
                 f"query falls in. With {BUCKET_BITS} bits, the reference's {result.n_reference_tokens:,} tokens "
                 f"fill {len(np.unique(reference_buckets))} buckets. The highlighted token "
                 f"{quoted(result.target.tokens[ctx.focus])} shares its bucket with {same_bucket} reference "
-                f"tokens, which {match_inside} its match.")
+                f"tokens; its match {match_inside}.")
     st.caption("This project compares each target signature with every reference signature, which is exact "
                "and fast enough for prompts of a few thousand tokens; buckets are how an index avoids that "
                "search at larger scale.")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from app import colors
 from app.tokens import chart_label
 from app.walkthrough.context import StepContext
-from app.walkthrough.style import show_figure
+from app.walkthrough.style import escape_markdown, show_figure
 
 # Phases of the SemShareKV prefill, in pipeline order, as named in RunResult.phase_seconds.
 PHASE_ORDER = ("matching", "rearrange", "layers", "selection", "retention", "full prefill (fallback)")
@@ -31,20 +28,18 @@ def render_decoding(ctx: StepContext) -> None:
         st.markdown(f"The first tokens of the full prefill and of SemShareKV {agree}. "
                     f"The largest logit difference is {result.max_abs_logit_diff:.2f}.")
         if kl is not None:
-            st.latex(rf"D_{{KL}}(p_{{full}} \,\|\, p_{{SemShareKV}}) = \sum_w p_{{full}}(w)\,"
-                     rf"\log\frac{{p_{{full}}(w)}}{{p_{{SemShareKV}}(w)}} = {kl:.3f}")
+            st.markdown("How far apart the two first-token distributions are, with p from the full prefill and "
+                        "q from SemShareKV (Kullback-Leibler divergence):")
+            st.latex(rf"D_{{KL}}(p \,\|\, q) = \sum_w p(w) \log\frac{{p(w)}}{{q(w)}} = {kl:.3f}")
         st.markdown(f"Word overlap of the two outputs (ROUGE-L F1): **{result.rouge_l_outputs:.2f}**.")
     with figure_column:
         show_figure(first_token_figure(result), key="wt_decoding", height=440)
         full_column, semshare_column = st.columns(2)
-        full_column.markdown(f"**Full prefill output**\n\n> {_quote_block(result.output_full)}")
-        semshare_column.markdown(f"**SemShareKV output**\n\n> {_quote_block(result.output_semshare)}")
-
-
-def _quote_block(text: str) -> str:
-    if not text.strip():
-        return "*(no tokens generated: Max new tokens is 0)*"
-    return html.escape(text.strip()).replace("\n", "\n> ")
+        for column, title, text in ((full_column, "Full prefill output", result.output_full),
+                                    (semshare_column, "SemShareKV output", result.output_semshare)):
+            with column.container(border=True):
+                st.markdown(f"**{title}**")
+                st.markdown(escape_markdown(text.strip()) or "*(no tokens generated: Max new tokens is 0)*")
 
 
 def first_token_figure(result) -> go.Figure:
@@ -55,8 +50,7 @@ def first_token_figure(result) -> go.Figure:
             y=[chart_label(item.token) for item in probs], x=[item.prob for item in probs], orientation="h",
             name=name, marker=dict(color=color), hovertemplate="%{y}: %{x:.1%}<extra>" + name + "</extra>"))
     figure.update_layout(title="First output token: most likely candidates", barmode="group",
-                         xaxis_title="probability", xaxis_tickformat=".0%", yaxis=dict(autorange="reversed"),
-                         legend=colors.TOP_LEFT_LEGEND | dict(y=1.02), margin=dict(t=110))
+                         xaxis_title="probability", xaxis_tickformat=".0%", yaxis=dict(autorange="reversed"))
     return figure
 
 
@@ -84,27 +78,32 @@ def render_result(ctx: StepContext) -> None:
         st.markdown("**Try it:** on Explore, change one slider (HD share, recompute decay, retention decay) "
                     "and run again. Which costs quality first: less recompute or less memory?")
     with figure_column:
-        show_figure(result_figure(result), key="wt_result", height=480)
+        show_figure(time_figure(result), key="wt_time", height=340)
+        show_figure(memory_figure(result), key="wt_memory", height=240)
         st.caption("Timings on a shared CPU vary from run to run by tens of percent; compare runs made "
                    "one after the other.")
 
 
-def result_figure(result) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Prefill time (s)", "KV cache after prefill (MB)"),
-                           horizontal_spacing=0.18)
-    figure.add_trace(go.Bar(x=["full prefill"], y=[result.prefill_seconds_full], name="full prefill",
-                            marker=dict(color=colors.FULL_PREFILL), showlegend=False,
-                            hovertemplate="%{y:.3f} s<extra>full prefill</extra>"), row=1, col=1)
+def time_figure(result) -> go.Figure:
+    rows = ["full prefill", "SemShareKV"]
+    figure = go.Figure()
+    figure.add_trace(go.Bar(y=[rows[0]], x=[result.prefill_seconds_full], orientation="h", name="full prefill",
+                            marker=dict(color=colors.FULL_PREFILL), hovertemplate="%{x:.3f} s<extra></extra>"))
     phases = [phase for phase in PHASE_ORDER if phase in result.phase_seconds]
     phases += [phase for phase in result.phase_seconds if phase not in PHASE_ORDER]
     for index, phase in enumerate(phases):
         seconds, color = result.phase_seconds[phase], PHASE_COLORS[index % len(PHASE_COLORS)]
-        figure.add_trace(go.Bar(x=["SemShareKV"], y=[seconds], name=phase, marker=dict(color=color),
-                                hovertemplate="%{y:.3f} s<extra>" + phase + "</extra>"), row=1, col=1)
-    figure.add_trace(go.Bar(x=["full prefill", "SemShareKV"],
-                            y=[result.kv_bytes_full / 1e6, result.kv_bytes_semshare / 1e6],
-                            marker=dict(color=[colors.FULL_PREFILL, colors.SEMSHARE]), showlegend=False,
-                            hovertemplate="%{y:.1f} MB<extra></extra>"), row=1, col=2)
-    figure.update_layout(barmode="stack", legend=dict(title="SemShareKV phase", y=1.0), margin=dict(t=80))
-    figure.update_annotations(font_size=20)
+        figure.add_trace(go.Bar(y=[rows[1]], x=[seconds], orientation="h", name=phase, marker=dict(color=color),
+                                hovertemplate="%{x:.3f} s<extra>" + phase + "</extra>"))
+    figure.update_layout(barmode="stack", title="Prefill time, SemShareKV by phase", xaxis_title="seconds",
+                         yaxis=dict(autorange="reversed"), legend_traceorder="normal")
+    return figure
+
+
+def memory_figure(result) -> go.Figure:
+    figure = go.Figure(go.Bar(
+        y=["full prefill", "SemShareKV"], x=[result.kv_bytes_full / 1e6, result.kv_bytes_semshare / 1e6],
+        orientation="h", marker=dict(color=[colors.FULL_PREFILL, colors.SEMSHARE]),
+        hovertemplate="%{x:.1f} MB<extra></extra>"))
+    figure.update_layout(title="KV cache after prefill", xaxis_title="MB", yaxis=dict(autorange="reversed"))
     return figure

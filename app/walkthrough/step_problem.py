@@ -57,9 +57,8 @@ def prefix_figure(n_reference: int, n_target: int, shared: int) -> go.Figure:
     figure.add_vline(x=shared, line=dict(color=FOCUS, width=3, dash="dash"))
     figure.add_annotation(x=shared, y=1.5, text=f"first difference at token {shared}", showarrow=True,
                           arrowhead=2, ax=80, ay=-40, font=dict(size=18, color=FOCUS), bgcolor="white")
-    figure.update_layout(barmode="stack", title="What exact prefix caching can reuse",
-                         xaxis_title="token position (index)", legend=colors.TOP_LEFT_LEGEND | dict(y=1.02),
-                         margin=dict(t=120))
+    figure.update_layout(barmode="stack", title="What exact prefix caching can reuse", legend_traceorder="normal",
+                         xaxis_title="token position (index)")
     return figure
 
 

@@ -31,10 +31,11 @@ _CSS = """
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {
   font-size: 1.35rem; line-height: 1.55;
 }
+[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"],
 [data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"] p {
-  font-size: 1.1rem; color: inherit; opacity: 0.85;
+  font-size: 1.1rem; color: inherit; opacity: 1;
 }
-[data-testid="stMainBlockContainer"] .katex { font-size: 1.45em; }
+[data-testid="stMainBlockContainer"] .katex { font-size: 1.25em; }
 [data-testid="stMainBlockContainer"] button p { font-size: 1.25rem; font-weight: 600; }
 [data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] { font-size: 2.2rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
@@ -54,18 +55,34 @@ def apply_projector_style() -> None:
 
 
 def style_figure(figure: go.Figure, height: int = FIGURE_HEIGHT_PX) -> go.Figure:
-    """Set large fonts, a white background and dark axes, readable from the back of a room."""
+    """Set large fonts, a white background and dark axes, readable from the back of a room.
+
+    The title sits at the top and the legend in one row between title and plot. Margins
+    and legend settings that the figure already set are kept.
+    """
+    margin, legend = figure.layout.margin, figure.layout.legend
+    # Plotly draws a legend only for two or more traces; without one the title needs less room.
+    has_legend = figure.layout.showlegend is not False and len(figure.data) > 1
     figure.update_layout(
         template="plotly_white", height=height, font=dict(size=FIGURE_FONT_PX, color=TEXT),
-        title_font=dict(size=FIGURE_FONT_PX + 4), margin=dict(t=70, b=70, l=80, r=30),
+        title=dict(font=dict(size=FIGURE_FONT_PX + 4), x=0.0, xanchor="left", y=0.98, yanchor="top",
+                   xref="container", yref="container"),
+        legend=dict(orientation=_or(legend.orientation, "h"), x=_or(legend.x, 0.0), xanchor=_or(legend.xanchor, "left"),
+                    y=_or(legend.y, 1.02), yanchor=_or(legend.yanchor, "bottom")),
+        margin=dict(t=_or(margin.t, 120 if has_legend else 70), b=_or(margin.b, 80), l=_or(margin.l, 90), r=_or(margin.r, 30)),
         hoverlabel=dict(font_size=FIGURE_FONT_PX))
     figure.update_xaxes(showline=True, linecolor=TEXT, gridcolor=GRID, title_font=dict(size=FIGURE_FONT_PX))
     figure.update_yaxes(showline=True, linecolor=TEXT, gridcolor=GRID, title_font=dict(size=FIGURE_FONT_PX))
     return figure
 
 
+def _or(value, default):
+    return default if value is None else value
+
+
 def show_figure(figure: go.Figure, key: str, height: int = FIGURE_HEIGHT_PX) -> None:
-    st.plotly_chart(style_figure(figure, height), key=key, config=PLOTLY_CONFIG)
+    # theme=None keeps these fonts: Streamlit's chart theme would shrink them.
+    st.plotly_chart(style_figure(figure, height), key=key, config=PLOTLY_CONFIG, theme=None)
 
 
 def token_chips(tokens: list[str], classes: list[str]) -> str:
@@ -75,8 +92,11 @@ def token_chips(tokens: list[str], classes: list[str]) -> str:
     return f'<div class="wt-tokens">{"".join(chips)}</div>'
 
 
+def escape_markdown(text: str) -> str:
+    """Return `text` with Markdown and LaTeX markup characters escaped, so it renders literally."""
+    return "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|<>$~" else ch for ch in text)
+
+
 def quoted(token: str) -> str:
     """Return a token for running text, with whitespace made visible and Markdown escaped."""
-    label = token_label(token, max_chars=24)
-    escaped = "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|<>$~" else ch for ch in label)
-    return f"“{escaped}”"
+    return f"“{escape_markdown(token_label(token, max_chars=24))}”"
