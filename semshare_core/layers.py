@@ -94,9 +94,12 @@ def _sdpa(attn, q, keys, values, mask, causal: bool) -> torch.Tensor:
 def attention_probs(attn, q: torch.Tensor, keys: torch.Tensor,
                     query_positions: torch.Tensor, key_positions: torch.Tensor) -> torch.Tensor:
     """Return softmax attention (H, S, N) of a few queries, for ranking tokens by attention received."""
-    groups = q.shape[0] // keys.shape[0]
-    expanded = keys.repeat_interleave(groups, dim=0)               # (H, N, D)
-    scores = (q @ expanded.transpose(1, 2)).float() * attn.scaling  # (H, S, N)
+    n_heads, n_queries, head_dim = q.shape
+    n_kv_heads = keys.shape[0]
+    # Query head h reads KV head h // groups: group the queries instead of copying the keys.
+    grouped = q.reshape(n_kv_heads, -1, head_dim)                        # (Hkv, groups*S, D)
+    scores = (grouped @ keys.transpose(1, 2)).float() * attn.scaling     # (Hkv, groups*S, N)
+    scores = scores.view(n_heads, n_queries, -1)                         # (H, S, N)
     visible = key_positions[None, :] <= query_positions[:, None]   # (S, N)
     scores = scores.masked_fill(~visible[None], float("-inf"))
     return scores.softmax(dim=-1)

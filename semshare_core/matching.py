@@ -12,7 +12,7 @@ from datasketch import MinHash
 
 from .params import PipelineParams
 
-_TARGET_CHUNK = 1024
+_TARGET_CHUNK = 256
 _centers: "weakref.WeakKeyDictionary[torch.nn.Module, torch.Tensor]" = weakref.WeakKeyDictionary()
 
 
@@ -82,27 +82,38 @@ def nearest_tokens(target_sig: torch.Tensor, reference_sig: torch.Tensor, params
     plain distance when `window` is None).
     """
     n_target, n_reference = target_sig.shape[0], reference_sig.shape[0]
-    total_bits = target_sig.shape[1]
-    tie_weight = 0.5 / params.lsh_tables
+    tables = params.lsh_tables
+    tie_weight = 0.5 / tables / n_reference
     reference_positions = torch.arange(n_reference, dtype=torch.float32)
 
     mappings, distances, window_distances = [], [], []
     for start in range(0, n_target, _TARGET_CHUNK):
         chunk = target_sig[start:start + _TARGET_CHUNK]
         # Hamming distance of +-1 vectors: (bits - dot) / 2, averaged over tables.
-        hamming = (total_bits - chunk @ reference_sig.T) / (2 * params.lsh_tables)  # (t, R)
+        bits = torch.tensor(chunk.shape[1] / (2 * tables))
+        hamming = torch.addmm(bits, chunk, reference_sig.T, alpha=-1 / (2 * tables))  # (t, R)
         expected = (torch.arange(start, start + chunk.shape[0], dtype=torch.float32) + 0.5) \
             * n_reference / n_target
-        offset = (reference_positions[None, :] - expected[:, None]).abs()  # (t, R)
-        scores = hamming + tie_weight * offset / n_reference
-        best = scores.argmin(dim=1)
+        offset = (reference_positions[None, :] - expected[:, None]).abs_()  # (t, R)
+        best = torch.add(hamming, offset, alpha=tie_weight).argmin(dim=1)
         mappings.append(best)
         distances.append(hamming.gather(1, best[:, None]).squeeze(1))
         if window is not None and window < n_reference:
-            window_distances.append(hamming.masked_fill(offset > window / 2, float("inf")).amin(dim=1))
+            window_distances.append(_window_min(hamming, offset, expected, window))
         else:
             window_distances.append(distances[-1])
     return torch.cat(mappings), torch.cat(distances), torch.cat(window_distances)
+
+
+def _window_min(hamming: torch.Tensor, offset: torch.Tensor, expected: torch.Tensor, window: int) -> torch.Tensor:
+    """Smallest distance of each row among the columns within window/2 of its expected position.
+
+    Only the band of columns that some row's window covers is read.
+    """
+    low = max(0, int(expected.min() - window / 2))
+    high = min(hamming.shape[1], int(expected.max() + window / 2) + 1)
+    band = hamming[:, low:high].masked_fill(offset[:, low:high] > window / 2, float("inf"))
+    return band.amin(dim=1)
 
 
 def prompt_similarity(distance: torch.Tensor, span: tuple[int, int], params: PipelineParams) -> tuple[float, float]:

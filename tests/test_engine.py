@@ -198,3 +198,15 @@ def test_chunked_attention_equals_masked_attention(n_queries):
     mask = positions[None, :] <= query_positions[:, None]
     expected = attn.o_proj(L._sdpa(attn, q, keys, values, mask, False))
     assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_attention_probs_match_softmax_of_expanded_keys():
+    attn = tiny_llama(num_key_value_heads=2).model.layers[0].self_attn
+    q, keys = torch.randn(4, 5, 8), torch.randn(2, 30, 8)
+    query_positions, key_positions = torch.tensor([3, 9, 17, 25, 29]), torch.arange(30)
+
+    probs = L.attention_probs(attn, q, keys, query_positions, key_positions)
+
+    scores = q @ keys.repeat_interleave(2, dim=0).transpose(1, 2) * attn.scaling
+    scores = scores.masked_fill(key_positions[None, None] > query_positions[None, :, None], float("-inf"))
+    assert torch.allclose(probs, scores.softmax(dim=-1), atol=1e-6)
