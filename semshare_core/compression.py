@@ -7,6 +7,8 @@ a budget of tokens and evict the rest:
   of the last `window` prompt queries by the attention that window gives them, summed
   over the window and over the query heads of each KV head and smoothed by average
   pooling over neighbouring positions; it keeps the top tokens plus the window itself.
+  SnapKV's own code selects per attention head after repeating the KV heads; summing
+  over each KV head's group instead keeps the cache at the model's KV head count.
 - H2O (Zhang et al., arXiv 2306.14048) keeps heavy hitters, the tokens with the largest
   attention accumulated over every query of the prompt, plus the most recent tokens,
   half of the budget each.
@@ -87,7 +89,7 @@ def snapkv_keep(window_scores: torch.Tensor, budget: int, window: int = SNAPKV_W
         return _last_positions(n_heads, budget, n_tokens, window_scores.device)
 
     prefix = window_scores[:, :n_tokens - window].float()
-    # As SnapKV's own code pools: zero padding counts in the average at both ends.
+    # As SnapKV's own code pools (FasterDecoding/SnapKV, snapkv_utils.py): zero padding counts in the average.
     pooled = F.avg_pool1d(prefix[:, None], kernel_size=kernel, stride=1, padding=kernel // 2)[:, 0]
     chosen = pooled.topk(budget - window, dim=-1).indices
     recent = _last_positions(n_heads, window, n_tokens, window_scores.device)
