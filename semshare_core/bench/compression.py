@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ..compression import METHOD_NAMES, METHODS, compressed_prefill, semshare_budgets
+from ..compression import METHOD_NAMES, METHODS, SNAPKV_KERNEL, SNAPKV_WINDOW, compressed_prefill, semshare_budgets
 from ..perplexity import continuation_token_ids, perplexity_from_layers
 from .context import BenchContext
 from .meetings import DEFAULT_TEAMS, meeting_pair
@@ -100,8 +100,8 @@ def compression_section(output: Path, part: str, record: dict) -> str:
         "## SnapKV and H2O at SemShareKV's KV budget", "",
         "Single-prompt KV compression after a full prefill of the target, keeping per layer as many "
         "tokens as SemShareKV's retention keeps (per KV head, so the KV bytes match). SnapKV keeps the "
-        "tokens that the last 32 prompt queries attend to most (summed over the query heads of each KV "
-        "head, average-pooled over 7 positions) plus those 32 tokens. H2O keeps the tokens with the most "
+        f"tokens that the last {SNAPKV_WINDOW} prompt queries attend to most (summed over the query heads of "
+        f"each KV head, average-pooled over {SNAPKV_KERNEL} positions) plus those {SNAPKV_WINDOW} tokens. H2O keeps the tokens with the most "
         "attention accumulated over all prompt queries (half of the budget) plus the most recent tokens "
         "(the other half). Their time to first token is the full prefill plus the selection, which "
         "recomputes each layer's queries and attention weights because the fused prefill does not return "
