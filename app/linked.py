@@ -52,8 +52,11 @@ def _center_alignment_window(position: int, n_target_tokens: int) -> None:
     if width is None or n_target_tokens <= width:
         return
     start = int(min(max(position - width // 2, 0), n_target_tokens - width))
-    st.session_state["alignment_start"] = start
+    # Both keys, because the slider's own state sets what the browser shows and the saved
+    # start survives a change of the window width (see app/views/window.py).
     st.session_state["alignment_saved_start"] = start
+    st.session_state["alignment_start"] = start
+    st.session_state["alignment_start_set_by_callback"] = True
 
 
 def token_option(result: ss.RunResult, position: int) -> str:
@@ -62,7 +65,10 @@ def token_option(result: ss.RunResult, position: int) -> str:
 
 def markdown_token(result: ss.RunResult, position: int) -> str:
     """Return "index: token" with Markdown's special characters escaped, for st.markdown."""
-    text = token_option(result, position)
+    return escape_markdown(token_option(result, position))
+
+
+def escape_markdown(text: str) -> str:
     return "".join("\\" + char if char in MARKDOWN_SPECIALS else char for char in text)
 
 
@@ -152,23 +158,28 @@ def token_facts(result: ss.RunResult, position: int) -> dict:
     }
 
 
-def render_token_card(result: ss.RunResult, position: int) -> None:
+def card_entries(result: ss.RunResult, position: int) -> list[tuple[str, str]]:
+    """Return the token card's (label, Markdown value) pairs for one target token."""
     facts = token_facts(result, position)
-    cards = st.columns(5)
-    cards[0].metric("Target token", f"{position}: {token_label(facts['token'], 20)}")
+    entries = [("Target token", markdown_token(result, position))]
     if facts["match"] is None:
-        cards[1].metric("Match in reference", "none")
-        cards[2].metric("Hamming distance", "n/a")
+        entries += [("Match in reference", "none"), ("Hamming distance", "n/a")]
     else:
-        cards[1].metric("Match in reference", f"{facts['match']}: {token_label(facts['match_token'], 20)}")
-        cards[2].metric("Hamming distance", f"{facts['distance']:.1f} bits",
-                        help="Mean Hamming distance between the two tokens' LSH signatures, per table.")
-    cards[3].metric("Recomputed in", f"{len(facts['recomputed_layers'])} of {result.n_layers} layers",
-                    help=f"Layers: {layer_ranges(facts['recomputed_layers'])}.")
-    cards[4].metric("Kept in", f"{len(facts['kept_layers'])} of {result.n_layers} layers",
-                    help=f"Layers: {layer_ranges(facts['kept_layers'])}.")
-    st.caption(f"Recomputed in layers {layer_ranges(facts['recomputed_layers'])}; "
-               f"kept after prefill in layers {layer_ranges(facts['kept_layers'])}.")
+        match_text = f"{facts['match']}: {token_label(facts['match_token'], max_chars=30)}"
+        entries += [("Match in reference", escape_markdown(match_text)),
+                    ("Hamming distance", f"{facts['distance']:.1f} bits")]
+    for label, layers in (("Recomputed in", facts["recomputed_layers"]), ("Kept in", facts["kept_layers"])):
+        entries.append((label, f"{len(layers)} of {result.n_layers} layers ({layer_ranges(layers)})"))
+    return entries
+
+
+def render_token_card(result: ss.RunResult, position: int) -> None:
+    # Markdown cells wrap long tokens and layer lists, where st.metric would cut them off.
+    with st.container(border=True, key="token_card"):
+        cells = st.columns([3, 3, 2, 4, 4])
+        for cell, (label, value) in zip(cells, card_entries(result, position)):
+            cell.caption(label)
+            cell.markdown(f"**{value}**")
 
 
 def render_selection(result: ss.RunResult) -> int:

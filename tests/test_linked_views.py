@@ -146,6 +146,21 @@ def test_recompute_share_figure_has_both_runs():
     assert list(figure.data[1].y) == [1.0] * hand_made.N_LAYERS
 
 
+def markdown_values(at) -> list[str]:
+    return [markdown.value for markdown in at.markdown]
+
+
+def test_card_entries_escape_and_list_layers():
+    result = hand_made.make_result()
+    result.recomputed[:, 1] = [True, True, False]
+    result.retained[:, 1] = [True, False, True]
+    card = dict(linked.card_entries(result, 1))
+
+    assert card["Target token"] == "1: \\<b\\>"
+    assert card["Recomputed in"] == "2 of 3 layers (0-1)"
+    assert card["Kept in"] == "2 of 3 layers (0, 2)"
+
+
 def render_results_with_selection(result, selected):
     import streamlit as st
 
@@ -164,8 +179,7 @@ def test_picker_moves_selection_on_hand_made_result():
 
     assert not at.exception, [item.value for item in at.exception]
     assert at.session_state["selected_token"] == 250
-    assert at.metric[6].label == "Target token"
-    assert at.metric[6].value.startswith("250:")
+    assert "**250: ·w246**" in markdown_values(at)
     # The alignment window moved so that it shows the selected token.
     start, width = at.slider(key="alignment_start").value, at.slider(key="alignment_width").value
     assert start <= 250 < start + width
@@ -237,12 +251,14 @@ def test_picker_highlights_token_in_every_view(app_after_run):
     assert not at.exception, [item.value for item in at.exception]
     assert at.session_state["selected_token"] == position
     assert at.session_state["run_count"] == 1
-    card = {metric.label: metric.value for metric in at.metric}
+    card = dict(linked.card_entries(result, position))
     assert card["Target token"].startswith(f"{position}:")
     assert card["Match in reference"].startswith(f"{facts['match']}:")
     assert card["Hamming distance"] == f"{facts['distance']:.1f} bits"
-    assert card["Recomputed in"] == f"{len(facts['recomputed_layers'])} of {result.n_layers} layers"
-    assert card["Kept in"] == f"{len(facts['kept_layers'])} of {result.n_layers} layers"
+    assert card["Recomputed in"].startswith(f"{len(facts['recomputed_layers'])} of {result.n_layers} layers")
+    assert card["Kept in"].startswith(f"{len(facts['kept_layers'])} of {result.n_layers} layers")
+    for value in card.values():
+        assert f"**{value}**" in markdown_values(at)
 
     overview = chart_spec(at, "alignment_overview")
     assert f"selected token {position}" in trace_names(overview)

@@ -190,11 +190,14 @@ def layer_profile_figure(result: ss.RunResult, layer: int, selected: int | None 
     positions = np.arange(result.n_target_tokens)
 
     figure = go.Figure()
-    figure.add_trace(go.Scattergl(x=positions, y=before, mode="lines", name="before recompute",
+    # Small markers make every token clickable: Plotly selects points, not lines.
+    figure.add_trace(go.Scattergl(x=positions, y=before, mode="lines+markers", name="before recompute",
                                   customdata=positions, line=dict(color=colors.FULL_PREFILL, width=1),
+                                  marker=dict(size=3, color=colors.FULL_PREFILL),
                                   hovertemplate="token %{x}<br>before %{y:.4f}<extra></extra>"))
-    figure.add_trace(go.Scattergl(x=positions, y=after, mode="lines", name="after recompute",
+    figure.add_trace(go.Scattergl(x=positions, y=after, mode="lines+markers", name="after recompute",
                                   customdata=positions, line=dict(color=colors.SEMSHARE, width=1),
+                                  marker=dict(size=3, color=colors.SEMSHARE),
                                   hovertemplate="token %{x}<br>after %{y:.4f}<extra></extra>"))
     figure.add_trace(go.Scattergl(x=recomputed, y=after[recomputed], mode="markers", name="recomputed here",
                                   customdata=recomputed, marker=dict(size=5, color=colors.RECOMPUTED),
