@@ -153,6 +153,9 @@ def test_report_section_states_agreement(tmp_path):
     assert "agrees with the SemShareKV paper's 7-8B models on some pairs only" in page
     assert "the deeper half of the layers attends to fewer tokens" in page
     assert "lowest perplexity in 4 of 4" in page
+    assert "persist across layers): the 135M model agrees in part (1 of 2 pairs" in page
+    assert "attend to fewer tokens): the 135M model agrees (2 of 2 pairs" in page
+    assert "more redundant): the 135M model agrees (4 of 4 (pair, total) cases" in page
     assert "| H2O | 1 |" in page
     for name in ("rank", "recovery", "retention"):
         assert (tmp_path / "img" / f"bench-observations-{name}.png").stat().st_size > 0
@@ -168,4 +171,5 @@ def test_report_section_states_disagreement(tmp_path):
 
     assert "does not reach the level of the 7-8B models" in page
     assert "lowest perplexity in 0 of 2" in page
+    assert "more redundant): the 135M model does not agree (0 of 2" in page
     assert "does not agree with the SemShareKV paper's 7-8B models on observation 3" in page

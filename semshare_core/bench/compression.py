@@ -103,9 +103,9 @@ def compression_section(output: Path, part: str, record: dict) -> str:
         f"tokens that the last {SNAPKV_WINDOW} prompt queries attend to most (summed over the query heads of "
         f"each KV head, average-pooled over {SNAPKV_KERNEL} positions) plus those {SNAPKV_WINDOW} tokens. H2O keeps the tokens with the most "
         "attention accumulated over all prompt queries (half of the budget) plus the most recent tokens "
-        "(the other half). Their time to first token is the full prefill plus the selection, which "
-        "recomputes each layer's queries and attention weights because the fused prefill does not return "
-        "them; their speedup is the prefill time over that sum, measured in the same run. Their first "
+        "(the other half). Their time to first token is the full prefill plus the selection. The selection "
+        "recomputes each layer's queries and attention weights, because the fused prefill does not return "
+        "them. Their speedup is the prefill time over that sum, measured in the same run. Their first "
         "output token comes from the full prefill, so the first-step KL is 0 by construction, and the "
         "eviction shows only in the continuation perplexity.", "",
         _run_line(record)]

@@ -1,9 +1,9 @@
 """Section and plots of the 'observations' part, with statements of where the model agrees with SemShareKV.
 
-The reference figures are those the SemShareKV paper (Zhao and Mastorakis, arXiv
-2509.24832) reports for Llama-3.1-8B, Mistral-7B and MPT-7B: adjacent-layer rho above 0.85 (about 0.95 in middle layers),
-attention recovery falling with depth, and a decaying retention schedule beating
-constant and growing ones of equal total.
+The SemShareKV paper (Zhao and Mastorakis, arXiv 2509.24832) reports for Llama-3.1-8B,
+Mistral-7B and MPT-7B an adjacent-layer rho above 0.85 (about 0.95 in middle layers)
+and attention recovery falling with depth. In its measurements a decaying retention
+schedule beats constant and growing ones of equal total.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ IMAGES = "img"
 
 
 def observations_section(output: Path, part: str, record: dict) -> str:
-    """Markdown section: the three observations, a table and a plot each, and the agreement statements."""
+    """Write the Markdown section: the three observations, a table and a plot each, and the agreement statements."""
     from .report import _run_line  # report imports this module, so import it at call time
 
     rows = record["rows"]
@@ -39,6 +39,7 @@ def observations_section(output: Path, part: str, record: dict) -> str:
         "controlled rewrite (30% of aligned sentences), one whole rewrite (Advanced against Intermediate) and "
         "one meeting pair, each compared at the defaults first.", "",
         _run_line(record),
+        summary_list(rows), "",
         "### 1. High-deviation tokens persist across layers", "",
         "Spearman's rho between the per-token KV deviation of the rearranged reference cache (before any "
         "recompute) at layer i and at layer i+1. 'Middle layers' are the middle third of the layer pairs.", "",
@@ -72,6 +73,50 @@ def _rhos(row: dict) -> np.ndarray:
 def _middle(values: np.ndarray) -> np.ndarray:
     third = len(values) // 3
     return values[third:len(values) - third]
+
+
+def _agreement(hits: int, total: int) -> str:
+    if total and hits == total:
+        return "agrees"
+    return "agrees in part" if hits else "does not agree"
+
+
+def rank_counts(rows: list[dict]) -> tuple[int, int]:
+    """Count the pairs whose median adjacent-layer rho reaches the 7-8B models' 0.85, and the pairs measured."""
+    medians = [float(np.nanmedian(_rhos(row))) for row in rows if np.isfinite(_rhos(row)).any()]
+    return sum(median >= PAPER_RHO for median in medians), len(medians)
+
+
+def _recovery_halves(row: dict) -> tuple[float, float]:
+    """Return the median share of tokens holding 55% of the attention over the shallower and the deeper half of the layers."""
+    shares = np.asarray(row["recovery"]["shares"][0])
+    middle = len(shares) // 2
+    return float(np.median(shares[:middle])), float(np.median(shares[middle:]))
+
+
+def recovery_counts(rows: list[dict]) -> tuple[int, int]:
+    """Count the pairs whose deeper half of the layers needs fewer tokens for 55% of the attention, and the pairs measured."""
+    return sum(deep < shallow for shallow, deep in map(_recovery_halves, rows)), len(rows)
+
+
+def retention_counts(rows: list[dict]) -> tuple[int, int]:
+    """Count the (pair, total) cases in which the decaying schedule has the lowest perplexity, and the cases measured."""
+    groups = [schedules for row in rows for _, schedules in _retention_groups(row)]
+    wins = sum(min(s, key=lambda name: s[name]["perplexity"]) == "decaying" for s in groups)
+    return wins, len(groups)
+
+
+def summary_list(rows: list[dict]) -> str:
+    """List per observation whether the 135M model agrees with the 7-8B models, with the counts."""
+    lines = []
+    for label, (hits, total), unit in (
+            ("1 (high-deviation tokens persist across layers)", rank_counts(rows), "pairs with median rho >= 0.85"),
+            ("2 (deeper layers attend to fewer tokens)", recovery_counts(rows),
+             "pairs whose deeper half of the layers needs fewer tokens"),
+            ("3 (deeper layers are more redundant)", retention_counts(rows),
+             "(pair, total) cases in which the decaying schedule has the lowest perplexity")):
+        lines.append(f"- Observation {label}: the 135M model {_agreement(hits, total)} ({hits} of {total} {unit}).")
+    return "\n".join(lines)
 
 
 def rank_table(rows: list[dict]) -> str:
@@ -128,14 +173,10 @@ def recovery_statement(rows: list[dict]) -> str:
     """Compare the 55% share of the shallower half of the layers with the deeper half, per pair."""
     if not rows:
         return "No pair was measured."
-    halves = []
-    for row in rows:
-        shares = np.asarray(row["recovery"]["shares"][0])
-        middle = len(shares) // 2
-        halves.append((float(np.median(shares[:middle])), float(np.median(shares[middle:]))))
-    fewer = sum(deep < shallow for shallow, deep in halves)
+    halves = [_recovery_halves(row) for row in rows]
+    fewer, total = recovery_counts(rows)
     trends = [_trend(row["recovery"]["counts"][0]) for row in rows]
-    if fewer == len(rows):
+    if fewer == total:
         verdict = "agrees with the SemShareKV paper's 7-8B models: the deeper half of the layers attends to fewer tokens"
     elif fewer:
         verdict = "agrees only in part: the deeper half of the layers attends to fewer tokens on some pairs"
@@ -143,13 +184,13 @@ def recovery_statement(rows: list[dict]) -> str:
         verdict = "does not agree with the SemShareKV paper's 7-8B models: the deeper layers do not attend to fewer tokens"
     first = ", ".join(f"{row['recovery']['shares'][0][0]:.0%}" for row in rows)
     medians = ", ".join(f"{shallow:.1%} and {deep:.1%}" for shallow, deep in halves)
-    return (f"The 135M model {verdict}. 55% of the attention sits on {first} of the tokens at the first layer; "
-            f"the median over the shallower and the deeper half of the layers is {medians} per pair, and the "
-            f"trend over all layers is {', '.join(f'{t:+.2f}' for t in trends)}.")
+    return (f"The 135M model {verdict}. 55% of the attention sits on {first} of the tokens at the first layer. "
+            f"Over the shallower and the deeper half of the layers, the median is {medians} per pair. "
+            f"The trend over all layers is {', '.join(f'{t:+.2f}' for t in trends)}.")
 
 
 def _retention_groups(row: dict) -> list[tuple[float, dict]]:
-    """Per total: the target share and {schedule: entry}, in the order measured."""
+    """Group a pair's retention entries by total: (target share, {schedule: entry}) in the order measured."""
     groups: dict[float, dict] = {}
     for entry in row["retention"]:
         if entry["schedule"] != "none":
@@ -171,20 +212,19 @@ def retention_table(rows: list[dict]) -> str:
 
 
 def retention_statement(rows: list[dict]) -> str:
-    groups = [(row["pair"], share, schedules) for row in rows for share, schedules in _retention_groups(row)]
-    if not groups:
+    wins, total = retention_counts(rows)
+    if not total:
         return "No pair was measured."
-    wins = sum(min(s, key=lambda name: s[name]["perplexity"]) == "decaying" for _, _, s in groups)
-    if wins == len(groups):
+    if wins == total:
         verdict = "agrees with the SemShareKV paper's 7-8B models"
-    elif wins >= len(groups) / 2:
+    elif wins >= total / 2:
         verdict = "agrees only in part"
     else:
         verdict = "does not agree with the SemShareKV paper's 7-8B models"
     first_totals = [_retention_groups(row)[0][1] for row in rows if _retention_groups(row)]
     spread = max(max(entry["perplexity"] for entry in s.values()) / min(entry["perplexity"] for entry in s.values())
                  for s in first_totals) - 1.0
-    return (f"The decaying schedule gave the lowest perplexity in {wins} of {len(groups)} (pair, total) cases, "
+    return (f"The decaying schedule gave the lowest perplexity in {wins} of {total} (pair, total) cases, "
             f"so the 135M model {verdict} on observation 3. At the defaults' total the three schedules differ "
             f"by at most {spread:.1%} in perplexity on any pair.")
 
@@ -202,7 +242,7 @@ def _save(figure, path: Path) -> Path:
 
 
 def rank_plot(rows: list[dict], path: Path) -> Path:
-    """Adjacent-layer rho of each pair against the layer index."""
+    """Plot the adjacent-layer rho of each pair against the layer index."""
     figure, axis = plt.subplots(figsize=(7, 4))
     for row in rows:
         rhos = _rhos(row)
@@ -215,7 +255,7 @@ def rank_plot(rows: list[dict], path: Path) -> Path:
 
 
 def recovery_plot(rows: list[dict], path: Path) -> Path:
-    """Share of tokens holding 55% and 90% of the attention, per layer, one line per pair."""
+    """Plot the share of tokens holding 55% and 90% of the attention per layer, one line per pair."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=False)
     for row in rows:
         recovery = row["recovery"]
@@ -228,7 +268,7 @@ def recovery_plot(rows: list[dict], path: Path) -> Path:
 
 
 def retention_plot(rows: list[dict], path: Path) -> Path:
-    """Perplexity over the no-eviction perplexity against the kept share, per schedule, one panel per pair."""
+    """Plot perplexity over the no-eviction perplexity against the kept share per schedule, one panel per pair."""
     figure, axes = plt.subplots(1, max(len(rows), 1), figsize=(4.2 * max(len(rows), 1), 4), squeeze=False)
     for axis, row in zip(axes[0], rows):
         full = next(entry["perplexity"] for entry in row["retention"] if entry["schedule"] == "none")
