@@ -21,7 +21,7 @@ ARTIFACT_DIR = REPO_ROOT / "test-artifacts" / "walkthrough"
 STEP_TIMEOUT_S = 60
 N_STEPS = len(STEPS)
 HEADING_SELECTOR = "h3"
-# Streamlit marks a widget's container with its key. The button text also holds the shortcut badge.
+# Streamlit marks a widget's container with its key. The button text also contains the shortcut badge.
 NEXT_BUTTON_SELECTOR = ".st-key-walkthrough_next button"
 
 

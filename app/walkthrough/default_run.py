@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import streamlit as st
 
 import semshare_core as ss
@@ -10,6 +13,8 @@ from app.inputs import Texts
 from app.operator_settings import load_operator_settings
 from app.presets import load_presets
 from app.sidebar import Settings
+
+logger = logging.getLogger(__name__)
 
 RUN_KEY = "walkthrough_run"
 
@@ -22,6 +27,16 @@ def saved_default_runs() -> dict:
     a class continue at the same step without running the model again.
     """
     return {}
+
+
+def saved_run_key(settings: Settings, texts: Texts) -> str:
+    """Return the run inputs as JSON text.
+
+    Plain text, not the Settings object, because Streamlit re-imports a module whose file
+    changed, and a dataclass never equals an instance of the class it had before.
+    """
+    return json.dumps([settings.model_name, settings.device, settings.instruction, settings.truncate,
+                       settings.params.to_dict(), texts.reference, texts.target])
 
 
 def default_settings() -> Settings:
@@ -40,12 +55,13 @@ def restore_default_run() -> bool:
     texts = default_texts()
     if texts is None:
         return False
-    inputs = runner.fingerprint(default_settings(), texts)
-    result = saved_default_runs().get(inputs)
+    settings = default_settings()
+    result = saved_default_runs().get(saved_run_key(settings, texts))
     if result is None:
         return False
     st.session_state[runner.RESULT_KEY] = result
-    st.session_state[runner.FINGERPRINT_KEY] = inputs
+    st.session_state[runner.FINGERPRINT_KEY] = runner.fingerprint(settings, texts)
+    logger.info("Restored the saved default-preset run into a new session")
     return True
 
 
@@ -66,10 +82,9 @@ def render_default_run_offer() -> None:
         # The same call as Explore's Run button: limits, the shared run lock and error messages included.
         settings, texts = default_settings(), Texts(preset.reference, preset.target)
         runner._run(settings, texts, load_operator_settings())
-        inputs = runner.fingerprint(settings, texts)
         result = st.session_state.get(runner.RESULT_KEY)
-        if result is not None and st.session_state.get(runner.FINGERPRINT_KEY) == inputs:
-            saved_default_runs()[inputs] = result
+        if result is not None and st.session_state.get(runner.FINGERPRINT_KEY) == runner.fingerprint(settings, texts):
+            saved_default_runs()[saved_run_key(settings, texts)] = result
             # Redraw without this offer and the run's status box, starting at the step in the URL.
             st.rerun()
     if st.session_state.get(runner.ERROR_KEY):

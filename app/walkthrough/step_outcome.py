@@ -72,6 +72,10 @@ def render_result(ctx: StepContext) -> None:
                     f"**{result.prefill_seconds_semshare:.2f} s** on {result.device} with {result.model_name}. "
                     f"The reference's own prefill ({result.reference_prefill_seconds:.2f} s) is not counted: a "
                     "server did it earlier, when it served the reference.")
+        if result.speedup < 1.0:
+            st.markdown(f"SemShareKV was **slower** in this run. With {result.n_target_tokens:,} tokens the fixed "
+                        "costs of matching and selection weigh heavily, and on a busy machine timings swing. The "
+                        f"ideal speedup of {result.ideal_speedup:.1f}× is what the recompute share alone would give.")
         st.markdown("The SemShareKV paper (Zhao and Mastorakis, 2025) reports up to 6.25× faster time to first token and 42% less GPU memory for "
                     "5,000-token prompts on 7-8B models. Below about 700 tokens the gain is small, because "
                     "matching and bookkeeping are not yet paid back.")
