@@ -24,7 +24,8 @@ MISSING = """## Not measured yet
   positions. Otherwise it keeps SemShareKV's selection, not CacheBlend's single selection at layer 1.
 - Exact prefix caching is measured in the ablations part only; the other parts give its ideal speedup
   (target tokens over tokens after the common prefix) in the JSON results.
-- Retention schedules are compared on two pairs only, at one length.
+- Retention schedules are compared at one length per pair: on two pairs with reuse (ablations) and on
+  three pairs without reuse (observations).
 - Meetings stop at 4k tokens: the kick-off transcripts hold about 2,400-4,000 words.
 """
 
