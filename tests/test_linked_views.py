@@ -5,7 +5,11 @@ model through the whole app, and the last of them makes a second run.
 """
 
 import json
+import re
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -316,3 +320,112 @@ def test_second_run_offers_comparison(app_after_run):
             "ROUGE-L of the outputs"} <= set(metrics["metric"])
     share = chart_spec(at, "compare_recompute_share")
     assert trace_names(share) == ["previous run", "this run"]
+
+
+# Clicks in a real browser, on a hand-made result
+
+LINKED_APP = Path(__file__).resolve().parent / "linked_views_app.py"
+
+
+@pytest.fixture(scope="module")
+def linked_app_browser():
+    import test_browser as browser_helpers
+
+    if not (browser_helpers.CHROMIUM.exists() and browser_helpers.CHROMEDRIVER.exists()):
+        pytest.skip(f"{browser_helpers.CHROMIUM} or {browser_helpers.CHROMEDRIVER} is missing")
+    artifacts = browser_helpers.REPO_ROOT / "test-artifacts" / "linked"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with serve_script(LINKED_APP, artifacts / "streamlit.log") as url:
+        driver = browser_helpers.start_chromium(artifacts / "chromedriver.log")
+        try:
+            driver.get(url)
+            browser_helpers.wait_until(
+                driver, lambda d: browser_helpers.script_state(d) == "notRunning"
+                and d.find_elements("css selector", browser_helpers.PLOTLY_SELECTOR),
+                120, "the linked-selection app did not finish its first run")
+            yield driver, artifacts
+        finally:
+            driver.quit()
+
+
+@contextmanager
+def serve_script(script: Path, log_path: Path):
+    """Start `streamlit run script` on a free loopback port, like the app server of tests/test_browser.py."""
+    import test_browser as browser_helpers
+
+    port = browser_helpers.find_free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(command, cwd=browser_helpers.REPO_ROOT, stdout=log_file,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        browser_helpers.wait_for_health(f"{base_url}/_stcore/health", process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+POINT_PIXELS_JS = """
+const plot = document.querySelector(arguments[0]);
+const layout = plot._fullLayout, trace = plot._fullData[arguments[1]];
+const x = trace.x[arguments[2]], y = trace.y[arguments[2]];
+return [layout.xaxis._offset + layout.xaxis.l2p(x), layout.yaxis._offset + layout.yaxis.l2p(y)];
+"""
+
+
+def click_point(driver, chart_key: str, trace_index: int, point_index: int) -> None:
+    """Hover, then click one point of a Plotly chart, at pixels computed by Plotly's own axes."""
+    import test_browser as browser_helpers
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    selector = f".st-key-{chart_key} .js-plotly-plot"
+    plot = driver.find_element("css selector", selector)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", plot)
+    time.sleep(0.5)
+    x, y = driver.execute_script(POINT_PIXELS_JS, selector, trace_index, point_index)
+    size = plot.size
+    # Selenium offsets are from the element's centre; Plotly needs a hover before a click.
+    ActionChains(driver).move_to_element_with_offset(plot, x - size["width"] / 2, y - size["height"] / 2) \
+        .pause(0.7).click().perform()
+    time.sleep(1.5)
+    browser_helpers.wait_for_idle_script(driver, 60, f"rerun after a click in {chart_key} did not finish")
+    time.sleep(0.5)
+
+
+def picker_html(driver) -> str:
+    # The chosen option is drawn inside the picker but is not part of its innerText.
+    return driver.find_element("css selector", ".st-key-token_picker").get_attribute("innerHTML")
+
+
+def trace_with_customdata(driver, chart_key: str) -> int:
+    return driver.execute_script(
+        "return document.querySelector(arguments[0])._fullData"
+        ".findIndex(trace => trace.customdata && trace.mode.includes('markers'));",
+        f".st-key-{chart_key} .js-plotly-plot")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("chart_key, point_index", [
+    ("alignment_overview", 40),
+    ("alignment_window", 20),
+    ("deviation_layer_profile", 150),
+])
+def test_click_selects_token(linked_app_browser, chart_key, point_index):
+    import test_browser as browser_helpers
+
+    driver, artifacts = linked_app_browser
+    trace_index = trace_with_customdata(driver, chart_key)
+    position = driver.execute_script(
+        "return document.querySelector(arguments[0])._fullData[arguments[1]].customdata[arguments[2]];",
+        f".st-key-{chart_key} .js-plotly-plot", trace_index, point_index)
+
+    click_point(driver, chart_key, trace_index, point_index)
+
+    assert browser_helpers.exception_texts(driver) == []
+    # The option text "index: token" sits in an attribute of the picker's input.
+    assert re.search(rf"(?<![0-9]){position}: ", picker_html(driver))
+    browser_helpers.save_main_block_screenshot(driver, artifacts / f"click-{chart_key}.png")

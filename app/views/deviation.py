@@ -145,7 +145,8 @@ def _selected_token_chart(result: ss.RunResult) -> None:
     selected = linked.selected_token(result)
     show_chart(token_deviation_figure(result, selected), key="deviation_selected_token")
     st.caption("The selected token's relative deviation in each layer, before and after recompute. "
-               "Marker colour is the token's cache state in that layer after prefill.")
+               "Marker colour is the token's cache state in that layer after prefill: orange recomputed, "
+               "blue reused, grey evicted.")
 
 
 def token_deviation_figure(result: ss.RunResult, position: int) -> go.Figure:

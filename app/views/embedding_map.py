@@ -154,7 +154,7 @@ def map_figure(result: ss.RunResult, points: np.ndarray, selected: int | None = 
         hoverinfo="text"))
     figure.add_trace(go.Scattergl(
         x=target_xy[:, 0], y=target_xy[:, 1], mode="markers", name="target tokens", customdata=positions,
-        marker=dict(size=6, color=TARGET_COLOR, symbol="diamond"),
+        marker=dict(size=7, color=TARGET_COLOR, symbol="diamond-open"),
         hovertext=[f"target {t} {hover_text(result.target.tokens[t])}<br>→ reference {mapping[t]} "
                    f"{hover_text(result.reference.tokens[mapping[t]])}<br>distance {distance[t]:.1f} bits"
                    for t in positions],
