@@ -60,6 +60,12 @@ class PipelineParams:
     hd_fraction: float = field(default=0.4, metadata={
         "help": "Share of target tokens, ranked by K/V deviation at layer 0, that are "
                 "recomputed at layer 1 (high-deviation tokens)."})
+    adaptive_hd: bool = field(default=True, metadata={
+        "help": "Lower the share recomputed at layer 1 to the share of target tokens outside spans "
+                "copied from the reference, but not below hd_min_fraction; hd_fraction is then the "
+                "upper limit. Near-copies recompute little, different texts up to hd_fraction."})
+    hd_min_fraction: float = field(default=0.1, metadata={
+        "help": "Lowest share recomputed at layer 1 when adaptive_hd lowers it."})
     recompute_decay: float = field(default=0.95, metadata={
         "help": "Factor by which the recompute set shrinks at each layer after layer 1."})
     recompute_signal: str = field(default="deviation", metadata={
@@ -117,6 +123,7 @@ class PipelineParams:
             (self.similarity_window >= 8, "similarity_window must be at least 8"),
             (0.0 <= self.similarity_threshold <= 1.0, "similarity_threshold must be in [0, 1]"),
             (0.0 <= self.hd_fraction <= 1.0, "hd_fraction must be in [0, 1]"),
+            (0.0 <= self.hd_min_fraction <= 1.0, "hd_min_fraction must be in [0, 1]"),
             (0.0 < self.recompute_decay <= 1.0, "recompute_decay must be in (0, 1]"),
             (self.hot_weight >= 0 and self.cold_weight >= 0, "hot_weight and cold_weight must be >= 0"),
             (0.0 < self.hot_mass <= 1.0, "hot_mass must be in (0, 1]"),

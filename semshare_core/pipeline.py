@@ -35,6 +35,7 @@ class SemShareRun:
     prefill: PrefillOutput
     phase_seconds: dict[str, float]
     fallback_reason: str | None
+    hd_fraction: float | None = None  # the share recomputed at layer 1 after adaptation
 
     @property
     def seconds(self) -> float:
@@ -157,6 +158,7 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
         cuda_memory=_cuda_memory(device),
         extras={"torch_threads": torch.get_num_threads(), "match_mean_distance": semshare.match.mean_distance,
                 "timing_repeats": options.timing_repeats, "document_last": options.document_last,
+                "effective_hd_fraction": semshare.hd_fraction,
                 **scores})
 
 
@@ -186,13 +188,27 @@ def _semshare_prefill(model, reference, target, target_ids, reference_prefill: F
         return SemShareRun(match, None, _fallback_output(full), timer.as_dict(), reason)
 
     mapping = match.mapping.to(target_ids.device)
-    needs_spans = params.recompute_mismatched or params.recompute_signal == "mismatch"
-    outside = outside_copied_spans(reference.token_ids, target_ids, mapping) if needs_spans else None
+    with timer.phase("matching"):
+        outside = outside_copied_spans(reference.token_ids, target_ids, mapping)
+        params = adapt_hd_fraction(params, outside)
     forced = outside if params.recompute_mismatched else None
     mismatched = outside if params.recompute_signal == "mismatch" else None
     reused = ReusedCache(reference_prefill.kv, mapping, params.rerotate_keys, params.reuse_mode, forced, mismatched)
     prefill = selective_prefill(model, target_ids, reused, params, timer, record=record)
-    return SemShareRun(match, reused, prefill, timer.as_dict(), None)
+    return SemShareRun(match, reused, prefill, timer.as_dict(), None, params.hd_fraction)
+
+
+def adapt_hd_fraction(params: PipelineParams, outside: torch.Tensor) -> PipelineParams:
+    """With `adaptive_hd`, cap the layer-1 share at the share of tokens outside copied spans.
+
+    Tokens inside copied spans have the reference's K/V at layer 0 and mostly close to it
+    above, so a near-copy needs little recompute, while a text that shares only its topic
+    needs the whole budget.
+    """
+    if not params.adaptive_hd or params.recompute_all:
+        return params
+    share = float(outside.float().mean()) if outside.numel() else 0.0
+    return params.replace(hd_fraction=min(params.hd_fraction, max(params.hd_min_fraction, share)))
 
 
 def _scores(model, full: FullPrefill, prefill: PrefillOutput, n_tokens: int, continuation_ids: list[int]) -> dict:

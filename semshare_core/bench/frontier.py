@@ -8,19 +8,32 @@ from .meetings import DEFAULT_TEAMS, meeting_pair
 from .rewrites import controlled_pair, long_whole_pair
 from .sweep import prepare, run_setting, time_full
 
-# Recompute budgets from "layer 0 only" to "every token", then the ranking signals at two budgets.
+# Recompute budgets from "layer 0 only" to "every token", ranked by deviation.
 BUDGETS = [(0.0, 0.95), (0.1, 0.9), (0.1, 0.95), (0.2, 0.9), (0.2, 0.95), (0.3, 0.9), (0.3, 0.95),
            (0.4, 0.9), (0.4, 0.95), (0.6, 0.95), (0.8, 0.98), (1.0, 1.0)]
-SIGNALS = [("mismatch", 0.2, 0.95), ("mismatch", 0.4, 0.95), ("random", 0.2, 0.95), ("random", 0.4, 0.95)]
+# Other ways to choose what to recompute, each against a deviation-ranked budget above.
+CANDIDATES = [
+    ("random ranking", dict(hd_fraction=0.3, recompute_signal="random")),
+    ("copied-span mismatch first", dict(hd_fraction=0.3, recompute_signal="mismatch")),
+    ("hot and cold weighted alike", dict(hd_fraction=0.3, hot_weight=1.0, cold_weight=1.0)),
+    ("32 tail tokens", dict(hd_fraction=0.3, tail_tokens=32)),
+    ("64 observation queries", dict(hd_fraction=0.3, observation_queries=64)),
+    ("64 observation queries, hd 0.2", dict(hd_fraction=0.2, observation_queries=64)),
+    ("64 observation queries, hd 0.4", dict(hd_fraction=0.4, observation_queries=64)),
+    ("front-loaded: hd 0.6, decay 0.85", dict(hd_fraction=0.6, recompute_decay=0.85, observation_queries=64)),
+]
 
 
 def frontier_settings(base: PipelineParams) -> dict[str, PipelineParams]:
-    """Named settings: every budget with the deviation signal, then the other signals."""
-    settings = {f"hd {hd:.1f}, decay {decay:.2f}": base.replace(hd_fraction=hd, recompute_decay=decay)
+    """Named settings: every budget ranked by deviation, then the other candidates, then `base`."""
+    plain = base.replace(adaptive_hd=False, recompute_signal="deviation", observation_queries=0, tail_tokens=8,
+                         hot_weight=0.5, cold_weight=0.1)
+    settings = {f"hd {hd:.1f}, decay {decay:.2f}": plain.replace(hd_fraction=hd, recompute_decay=decay)
                 for hd, decay in BUDGETS}
-    for signal, hd, decay in SIGNALS:
-        settings[f"hd {hd:.1f}, decay {decay:.2f}, {signal}"] = base.replace(
-            hd_fraction=hd, recompute_decay=decay, recompute_signal=signal)
+    for name, changes in CANDIDATES:
+        settings[name] = plain.replace(**{"recompute_decay": 0.95, **changes})
+    if base not in settings.values():
+        settings["defaults"] = base
     return settings
 
 

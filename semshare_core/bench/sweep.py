@@ -87,6 +87,7 @@ def run_setting(bundle: ModelBundle, prepared: PreparedPair, params: PipelinePar
         "n_target_tokens": prepared.target.n_tokens,
         "n_reference_tokens": prepared.reference.n_tokens,
         "reused": run.fallback_reason is None,
+        "effective_hd_fraction": run.hd_fraction,
         "recompute_fraction": recompute_fraction,
         "prefill_seconds_full": full_seconds,
         "prefill_seconds_semshare": run.seconds,
