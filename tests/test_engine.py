@@ -210,3 +210,15 @@ def test_attention_probs_match_softmax_of_expanded_keys():
     scores = q @ keys.repeat_interleave(2, dim=0).transpose(1, 2) * attn.scaling
     scores = scores.masked_fill(key_positions[None, None] > query_positions[None, :, None], float("-inf"))
     assert torch.allclose(probs, scores.softmax(dim=-1), atol=1e-6)
+
+
+@pytest.mark.parametrize("outside_share, expected", [(0.0, 0.1), (0.25, 0.25), (0.9, 0.4)])
+def test_adaptive_hd_fraction_follows_copied_spans(outside_share, expected):
+    from semshare_core.pipeline import adapt_hd_fraction
+
+    outside = torch.arange(100) < round(100 * outside_share)
+
+    adapted = adapt_hd_fraction(PipelineParams(hd_fraction=0.4, hd_min_fraction=0.1), outside)
+
+    assert adapted.hd_fraction == pytest.approx(expected)
+    assert adapt_hd_fraction(PipelineParams(adaptive_hd=False), outside).hd_fraction == 0.4
