@@ -25,6 +25,34 @@ def gap_closed(rows: list[dict]) -> None:
             row["gap_closed"] = None if not gap or gap <= 0 else (floor - row["perplexity_ratio"]) / gap
 
 
+def findings(rows: list[dict]) -> list[str]:
+    """One line per pair kind: the gap closed at the defaults, by random ranking, and the budget for half."""
+    lines = []
+    for kind in dict.fromkeys(row["kind"] for row in rows):
+        same = {row["setting"]: row for row in rows if row["kind"] == kind}
+        floor = same.get(LAYER0_ONLY)
+        if floor is None or floor["perplexity_ratio"] <= 1.0:
+            lines.append(f"- {kind}: with layer 0 alone the perplexity ratio is "
+                         f"{floor['perplexity_ratio']:.3f}, so there is no gap for recompute to close."
+                         if floor else f"- {kind}: no 'layer 0 only' run.")
+            continue
+        default = next((row for row in same.values() if row.get("is_default")), None)
+        half = sorted((row for name, row in same.items() if name.startswith("hd ") and (row["gap_closed"] or 0) >= 0.5),
+                      key=lambda row: row["recompute_fraction"])
+        parts = [f"- {kind}: layer 0 alone gives a perplexity ratio of {floor['perplexity_ratio']:.3f}"]
+        if default:
+            parts.append(f"the defaults close {default['gap_closed']:.0%} of that gap with "
+                         f"{default['recompute_fraction']:.1%} of token-layers recomputed "
+                         f"(layer-1 share {default.get('effective_hd_fraction') or default['hd_fraction']:.2f})")
+        if "random ranking" in same and same["random ranking"]["gap_closed"] is not None:
+            parts.append(f"random ranking closes {same['random ranking']['gap_closed']:.0%} at layer-1 share 0.3")
+        parts.append(f"the cheapest budget that closes half is {half[0]['setting']} "
+                     f"({half[0]['recompute_fraction']:.1%} recomputed, ideal speedup {half[0]['ideal_speedup']:.1f}x)"
+                     if half else "no fixed budget closes half")
+        lines.append("; ".join(parts) + ".")
+    return lines
+
+
 def frontier_table(rows: list[dict]) -> str:
     body = [[("**" + row["setting"] + "**") if row.get("is_default") else row["setting"],
               *[_format(row.get(name), fmt) for name, _, fmt in COLUMNS]] for row in rows]
@@ -35,13 +63,14 @@ def frontier_plot(rows: list[dict], path: Path) -> Path:
     """Measured speedup against perplexity ratio, one panel per pair kind; signals marked apart."""
     kinds = list(dict.fromkeys(row["kind"] for row in rows))
     figure, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4.5), squeeze=False)
-    markers = {"deviation": "o", "mismatch": "s", "random": "x"}
     for axis, kind in zip(axes[0], kinds):
-        for signal, marker in markers.items():
-            chosen = [row for row in rows if row["kind"] == kind and row["recompute_signal"] == signal]
-            axis.scatter([r["perplexity_ratio"] for r in chosen], [r["speedup"] for r in chosen],
-                         marker=marker, label=f"{signal} ranking")
-        for row in (r for r in rows if r["kind"] == kind and r["recompute_signal"] == "deviation"):
+        budgets = [row for row in rows if row["kind"] == kind and row["setting"].startswith("hd ")]
+        others = [row for row in rows if row["kind"] == kind and not row["setting"].startswith("hd ")]
+        axis.scatter([r["perplexity_ratio"] for r in budgets], [r["speedup"] for r in budgets],
+                     marker="o", label="budgets, deviation ranking")
+        for row in others:
+            axis.scatter([row["perplexity_ratio"]], [row["speedup"]], marker="x", label=row["setting"])
+        for row in (r for r in rows if r["kind"] == kind and r["setting"].startswith("hd ")):
             axis.annotate(f"{row['hd_fraction']:.1f}/{row['recompute_decay']:.2f}",
                           (row["perplexity_ratio"], row["speedup"]), fontsize=7, xytext=(3, 3),
                           textcoords="offset points")
@@ -51,7 +80,7 @@ def frontier_plot(rows: list[dict], path: Path) -> Path:
         axis.axvline(1.0, color="grey", linewidth=0.8)
         axis.set(title=f"{kind}, {_tokens(rows, kind)} tokens", xlabel="perplexity ratio, SemShareKV / full",
                  ylabel="measured prefill speedup (x); labels: hd_fraction/decay")
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=7)
     return save_figure(figure, path)
 
 
@@ -82,5 +111,6 @@ def frontier_section(output: Path, part: str, record: dict) -> str:
         _run_line(record)]
     for kind in dict.fromkeys(row["kind"] for row in rows):
         sections += [f"**{kind}**", "", frontier_table([r for r in rows if r["kind"] == kind]), ""]
-    sections += [f"![speed against quality over settings](img/{image.name})", ""]
+    sections += ["What the sweep shows:", "", *findings(rows), "",
+                 f"![speed against quality over settings](img/{image.name})", ""]
     return "\n".join(sections)
