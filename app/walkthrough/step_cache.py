@@ -119,9 +119,10 @@ def render_layer_zero(ctx: StepContext) -> None:
                     "compared with the rearranged ones:")
         st.latex(r"\begin{aligned} \sigma_t = \; & \lVert \tilde K_0[t] - K_0[t] \rVert_2 \\"
                  r"+ \; & \lVert \tilde V_0[t] - V_0[t] \rVert_2 \end{aligned}")
-        st.markdown(f"The top **{params.hd_fraction:.0%}** by σ are the **high-deviation (HD) tokens**: here "
+        st.markdown(f"The top **{hd_share(result):.0%}** by σ are the **high-deviation (HD) tokens**: here "
                     f"{len(hd_tokens):,} of {result.n_target_tokens:,}. Only they continue to layer 1 with "
                     "their own hidden state; the others keep the reused cache from here on.")
+        st.markdown(_share_sentence(result))
         st.markdown("With re-rotated keys, a token matched to an identical token gets the same K and V at "
                     "layer 0, because that layer sees only the token and its position: its σ is near 0.")
         st.markdown(_focus_sentence(result, ctx.focus, is_hd[ctx.focus]))
@@ -130,6 +131,25 @@ def render_layer_zero(ctx: StepContext) -> None:
         st.caption("σ is shown relative to the size of the token's true K and V, so tokens compare fairly. "
                    "The engine ranks the absolute σ, so a few orange bars can sit below blue ones. The last "
                    f"{params.tail_tokens} tokens always continue, whatever their σ.")
+
+
+def hd_share(result) -> float:
+    """Return the share of tokens passed on to layer 1, after any adaptive lowering, in [0, 1]."""
+    effective = result.extras.get("effective_hd_fraction")
+    return float(effective) if effective is not None else result.params.hd_fraction
+
+
+def _share_sentence(result) -> str:
+    params = result.params
+    parts = []
+    if getattr(params, "adaptive_hd", False) and hd_share(result) < params.hd_fraction:
+        parts.append(f"The *High-deviation share at layer 0* setting, {params.hd_fraction:.0%}, is an upper "
+                     "limit: this run lowered it to the share of target tokens outside spans copied word for word from the "
+                     f"reference, but not below {params.hd_min_fraction:.0%}.")
+    signal = getattr(params, "recompute_signal", "deviation")
+    if signal != "deviation":
+        parts.append(f"In this run the tokens are ranked by the *{signal}* signal, not by σ alone.")
+    return " ".join(parts)
 
 
 def _focus_sentence(result, focus: int, focus_is_hd: bool) -> str:

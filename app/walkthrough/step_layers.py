@@ -9,7 +9,7 @@ import streamlit as st
 from app import colors
 from app.views import downsample
 from app.walkthrough.context import StepContext
-from app.walkthrough.step_cache import fallback_notice
+from app.walkthrough.step_cache import fallback_notice, hd_share
 from app.walkthrough.style import FOCUS, quoted, show_figure
 
 EVICTED, REUSED, RECOMPUTED = 0, 1, 2
@@ -42,7 +42,7 @@ def render_filtering(ctx: StepContext) -> None:
                     "recomputed. So each layer passes on a smaller set, chosen by deviation again "
                     "(**gradual filtering**). Layer i ≥ 1 recomputes")
         st.latex(r"\text{Recomp}[i] = \big\lceil T \cdot h \cdot \alpha^{\,i-1} \big\rceil")
-        st.markdown(f"tokens, with T = {result.n_target_tokens:,}, HD share h = {params.hd_fraction:g} and decay "
+        st.markdown(f"tokens, with T = {result.n_target_tokens:,}, HD share h = {hd_share(result):.2g} and decay "
                     f"α = {params.recompute_decay:g}. Here: {counts[0]:,} in layer 0, {counts[min(1, last)]:,} in "
                     f"layer 1, {counts[last]:,} in layer {last}; **{result.recompute_fraction:.0%}** of all "
                     "layer-token pairs.")
