@@ -145,8 +145,10 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
         if needs_reused:
             with timer.phase("rearrange"):
                 reused_keys, reused_values = reused.layer(model, index)
-                keys = reused_keys.index_copy(1, active, k)
-                values = reused_values.index_copy(1, active, v)
+                deviation = kv_deviation(k, v, reused_keys[:, active], reused_values[:, active])
+                # reused.layer returns new tensors, so the fresh K/V can overwrite them in place.
+                keys = reused_keys.index_copy_(1, active, k)
+                values = reused_values.index_copy_(1, active, v)
         else:
             keys, values = k, v
 
@@ -159,7 +161,6 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
             elif recompute_all:
                 keep = torch.arange(active.numel(), device=device)
             else:
-                deviation = kv_deviation(k, v, reused_keys[:, active], reused_values[:, active])
                 mismatched = reused.mismatched[active] if reused.mismatched is not None else None
                 keep = choose_recompute(index, deviation, received[active], must_recompute[active], n_tokens,
                                         params, mismatched)

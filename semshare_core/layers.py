@@ -42,8 +42,12 @@ def delta_rope_tables(model, delta: torch.Tensor, dtype: torch.dtype) -> tuple[t
 
 
 def apply_rotation(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate x (H, N, D) with per-token tables (N, D)."""
-    return x * cos[None] + rotate_half(x) * sin[None]
+    """Rotate x (H, N, D) with per-token tables (N, D): x * cos + rotate_half(x) * sin."""
+    half = x.shape[-1] // 2
+    out = x * cos[None]
+    out[..., :half].addcmul_(x[..., half:], sin[None, :, :half], value=-1)
+    out[..., half:].addcmul_(x[..., :half], sin[None, :, half:])
+    return out
 
 
 def project_qkv(attn, normed: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
