@@ -7,6 +7,8 @@ storing them in the RunResult, and caches the projection per run and rotation.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,6 +21,8 @@ from app.tokens import hover_text
 from app.views.charts import show_token_chart
 from semshare_core.matching import embedding_cache, embedding_center, rotate_embeddings
 from semshare_core.model import EMBEDDED_MODEL_ID
+
+logger = logging.getLogger(__name__)
 
 # Okabe-Ito sky blue and vermillion: distinct under the common colour-vision deficiencies,
 # and apart from the blue and orange that mean reused and recomputed in the other views.
@@ -62,6 +66,7 @@ def _map_view(result: ss.RunResult) -> None:
         points = projection(_model_key(result.model_name), _device_key(result.device),
                             tuple(result.reference.token_ids), tuple(result.target.token_ids), rope_base)
     except Exception as error:  # noqa: BLE001 - a missing model must give a message, not a traceback
+        logger.warning("Embedding map for model %r failed: %s", result.model_name, error)
         st.info(f"The embedding map needs the model that made this run ({result.model_name}), "
                 f"which could not be loaded: {type(error).__name__}: {error}")
         return
