@@ -28,7 +28,7 @@ def window_attention(model, block, hidden: torch.Tensor, keys: torch.Tensor, win
     """Return the attention weights (H, w, T) of the last `window` queries over all T keys.
 
     `hidden` (T, d) is the layer's input and `keys` (Hkv, T, D) its cached, rotated keys.
-    Each query sees the keys up to its own position.
+    Each query attends to the keys up to its own position.
     """
     n_tokens = hidden.shape[0]
     window = min(window, n_tokens)

@@ -165,9 +165,9 @@ def retention_perplexity(model, token_ids: torch.Tensor, continuation_ids: list[
     output = selective_prefill(model, token_ids, None, params.replace(recompute_all=True),
                                PhaseTimer(token_ids.device))
     n_tokens = token_ids.numel()
-    kept = sum(layer.keys.shape[1] for layer in output.cache) / (len(output.cache) * n_tokens)
+    kept_share = sum(layer.keys.shape[1] for layer in output.cache) / (len(output.cache) * n_tokens)
     return {"perplexity": perplexity_from_layers(model, output.cache, output.logits, n_tokens, continuation_ids),
-            "kept_share": kept}
+            "kept_share": kept_share}
 
 
 def retention_observation(model, token_ids: torch.Tensor, continuation_ids: list[int], base: PipelineParams,
