@@ -49,10 +49,10 @@ def render_navigation(step: int, titles: list[str]) -> None:
     previous_column, indicator_column, next_column = st.columns([1, 4, 1], vertical_alignment="center")
     with previous_column:
         st.button("Previous", key=PREVIOUS_KEY, disabled=step <= 1, on_click=_go_to, args=(step - 1,),
-                  width="stretch", shortcut="Left", help="Keyboard: left arrow.")
+                  width="stretch", shortcut="Left")
     with indicator_column:
         st.markdown(f"### Step {step} of {n_steps}: {titles[step - 1]}")
     with next_column:
         st.button("Next", key=NEXT_KEY, disabled=step >= n_steps, on_click=_go_to, args=(step + 1,),
-                  type="primary", width="stretch", shortcut="Right", help="Keyboard: right arrow.")
+                  type="primary", width="stretch", shortcut="Right")
     st.progress(step / n_steps)

@@ -122,7 +122,9 @@ def render_layer_zero(ctx: StepContext) -> None:
         st.markdown(f"The top **{hd_share(result):.0%}** by σ are the **high-deviation (HD) tokens**: here "
                     f"{len(hd_tokens):,} of {result.n_target_tokens:,}. Only they continue to layer 1 with "
                     "their own hidden state; the others keep the reused cache from here on.")
-        st.markdown(_share_sentence(result))
+        share_sentence = _share_sentence(result)
+        if share_sentence:
+            st.markdown(share_sentence)
         st.markdown("With re-rotated keys, a token matched to an identical token gets the same K and V at "
                     "layer 0, because that layer sees only the token and its position: its σ is near 0.")
         st.markdown(_focus_sentence(result, ctx.focus, is_hd[ctx.focus]))
