@@ -93,7 +93,7 @@ class PipelineParams:
         "help": "Evict low-attention tokens from each layer's cache after prefill."})
     retain_first: float = field(default=1.0, metadata={
         "help": "Share of tokens layer 0 keeps."})
-    retain_decay: float = field(default=0.98, metadata={
+    retain_decay: float = field(default=0.962, metadata={
         "help": "Factor by which the kept share shrinks at each deeper layer."})
     retain_min_tokens: int = field(default=32, metadata={
         "help": "Fewest tokens any layer keeps."})
