@@ -11,6 +11,7 @@ RUN_COLUMNS = [
     ("prefill_seconds_semshare", "SemShareKV prefill (s)", "{:.2f}"),
     ("speedup", "speedup", "{:.2f}x"),
     ("ideal_speedup", "ideal speedup", "{:.2f}x"),
+    ("speedup_of_ideal", "share of ideal", "{:.0%}"),
     ("matching_share", "matching / full prefill", "{:.1%}"),
     ("kv_saving", "KV bytes saved", "{:.0%}"),
     ("perplexity_full", "perplexity full", "{:.2f}"),
