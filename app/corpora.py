@@ -9,6 +9,7 @@ from typing import Callable
 import streamlit as st
 
 from app.operator_settings import load_operator_settings
+from app.upload_limit import uploader_limit_mb
 from semshare_core import corpora
 from semshare_core.bench.pairs import DEFAULT_DATA_DIR, Pair
 
@@ -64,8 +65,11 @@ def _upload_pair(prefix: str, max_bytes: int) -> Pair | None:
     kind = st.radio("Format", FORMATS, key=f"{prefix}_format", horizontal=True)
     limit = f"at most {max_bytes / 1_000_000:g} MB a file"
     if kind == TEXT_FILES:
-        reference = st.file_uploader(f"Reference text file ({limit})", type=["txt"], key=f"{prefix}_text_reference")
-        target = st.file_uploader(f"Target text file ({limit})", type=["txt"], key=f"{prefix}_text_target")
+        size_mb = uploader_limit_mb(max_bytes)
+        reference = st.file_uploader(f"Reference text file ({limit})", type=["txt"], key=f"{prefix}_text_reference",
+                                     max_upload_size=size_mb)
+        target = st.file_uploader(f"Target text file ({limit})", type=["txt"], key=f"{prefix}_text_target",
+                                  max_upload_size=size_mb)
         if reference is None or target is None:
             st.caption("Upload both files: UTF-8, UTF-16 with a byte-order mark, or Windows-1252 text.")
             return None
@@ -77,7 +81,8 @@ def _upload_pair(prefix: str, max_bytes: int) -> Pair | None:
                  "Texts-SeparatedByReadingLevel folders." if layout == corpora.ONESTOP
                  else "Meeting files NAME.json from QMSum's data folders, for example ES2002a.json and ES2003a.json.")
     uploads = st.file_uploader(f"{kind} ({limit})", type=["txt"] if layout == corpora.ONESTOP else ["json"],
-                               accept_multiple_files=True, key=f"{prefix}_{layout}_files", help=help_text)
+                               accept_multiple_files=True, key=f"{prefix}_{layout}_files", help=help_text,
+                               max_upload_size=uploader_limit_mb(max_bytes))
     if not uploads:
         st.caption(help_text)
         return None

@@ -9,6 +9,7 @@ import streamlit as st
 import semshare_core as ss
 from app.corpora import render_corpus_loader
 from app.presets import Preset, load_presets
+from app.upload_limit import uploader_limit_mb
 from semshare_core.bench.pairs import Pair
 
 REFERENCE_KEY = "reference_text"
@@ -53,6 +54,7 @@ def upload_key(text_key: str) -> str:
 def _upload(text_key: str, label: str, max_bytes: int) -> None:
     """Draw a file uploader that replaces the text box's content with the decoded file."""
     st.file_uploader(f"Or load the {label} prompt from a text file", type=["txt"], key=upload_key(text_key),
+                     max_upload_size=uploader_limit_mb(max_bytes),
                      on_change=_apply_upload, args=(text_key, max_bytes),
                      help=f"UTF-8, UTF-16 with a byte-order mark, or Windows-1252 text, at most "
                           f"{max_bytes / 1_000_000:g} MB. The file replaces the text in the box above.")

@@ -14,6 +14,7 @@ from app.model_loader import try_load_bundle
 from app.operator_settings import load_operator_settings
 from app.pages import explore
 from app.presets import Preset, load_presets
+from app.upload_limit import uploader_limit_mb
 from app.sidebar import Settings, render_sidebar
 from semshare_core.store import DEFAULT_LEXICAL_THRESHOLD, Candidate, StoredPrompt, rank_references
 
@@ -73,6 +74,7 @@ def _render_store(presets: list[Preset], max_upload_bytes: int) -> None:
         st.button("Add to the store", key="store_add", on_click=_add_typed_prompt)
         st.file_uploader("Or add text files (one stored prompt per file)", type=["txt"],
                          accept_multiple_files=True, key=UPLOAD_KEY, on_change=_add_uploads,
+                         max_upload_size=uploader_limit_mb(max_upload_bytes),
                          args=(max_upload_bytes,),
                          help=f"UTF-8, UTF-16 with a byte-order mark, or Windows-1252 text, at most "
                               f"{max_upload_bytes / 1_000_000:g} MB a file. The file name becomes the name.")
