@@ -43,7 +43,8 @@ def render_filtering(ctx: StepContext) -> None:
                     "(**gradual filtering**). Layer i ≥ 1 recomputes")
         st.latex(r"\text{Recomp}[i] = \big\lceil T \cdot h \cdot \alpha^{\,i-1} \big\rceil")
         st.markdown(f"tokens, with T = {result.n_target_tokens:,}, HD share h = {hd_share(result):.2g} and decay "
-                    f"α = {params.recompute_decay:g}. Here: {counts[0]:,} in layer 0, {counts[min(1, last)]:,} in "
+                    f"α = {params.recompute_decay:g}, but never fewer than the last {params.tail_tokens} tokens, "
+                    f"which every layer recomputes. Here: {counts[0]:,} in layer 0, {counts[min(1, last)]:,} in "
                     f"layer 1, {counts[last]:,} in layer {last}; **{result.recompute_fraction:.0%}** of all "
                     "layer-token pairs.")
         st.markdown(f"Deeper layers rank hot tokens (the fewest that receive {params.hot_mass:.0%} of the "

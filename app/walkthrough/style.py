@@ -37,7 +37,8 @@ _CSS = """
 }
 [data-testid="stMainBlockContainer"] .katex { font-size: 1.25em; }
 [data-testid="stMainBlockContainer"] button p { font-size: 1.25rem; font-weight: 600; }
-[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] { font-size: 2.2rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"],
+[data-testid="stMainBlockContainer"] [data-testid="stMetricValue"] p { font-size: 2.2rem; }
 [data-testid="stMainBlockContainer"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
 .wt-tokens { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 1.2rem; line-height: 2.3; }
 .wt-token { border: 1px solid #888; border-radius: 4px; padding: 0.1rem 0.3rem; margin: 0 0.1rem;
