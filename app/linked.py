@@ -82,7 +82,8 @@ def render_token_picker(result: ss.RunResult) -> int:
                  format_func=lambda option: token_option(result, option), key=PICKER_KEY,
                  on_change=_picker_changed, args=(result.n_target_tokens,),
                  help="Highlights this token in every view. Type to search by index or text, "
-                      "or click a token in the alignment charts.")
+                      "or click a token in the alignment charts. Tokens are often pieces of words, so "
+                      "search for the start of a long word: “East” finds the first token of “Eastline”.")
     return position
 
 

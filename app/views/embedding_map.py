@@ -51,6 +51,9 @@ def _map_view(result: ss.RunResult) -> None:
     # UMAP takes seconds to tens of seconds, and every tab runs on each rerun, so the map
     # waits for a click once per run instead of slowing down the first display of a result.
     if st.session_state.get(REQUESTED_KEY) is not result:
+        st.caption("A 2-D UMAP map of both prompts' token embeddings, each target token joined to the reference "
+                   "token it was matched to. The button computes it once per run, which takes from a few "
+                   "seconds to about half a minute on a CPU.")
         st.button("Compute the embedding map", key="embedding_map_compute", on_click=_request, args=(result,),
                   help="Projects both prompts' token embeddings to 2-D with UMAP. The first map after a run "
                        "takes from a few seconds to about half a minute for two 1,500-token prompts on a "
@@ -60,7 +63,8 @@ def _map_view(result: ss.RunResult) -> None:
                         key="embedding_map_rotated",
                         help="On: each token's embedding is rotated by its position (RoPE, base "
                              f"{result.params.matching_rope_base:g}), as matching does when "
-                             "'RoPE in matching' is on. Off: the plain embeddings, without position.")
+                             "'RoPE on embeddings before hashing' is on in the sidebar. Off: the plain embeddings, "
+                             "without position.")
     rope_base = float(result.params.matching_rope_base) if rotated else None
     try:
         points = projection(_model_key(result.model_name), _device_key(result.device),
