@@ -121,7 +121,7 @@ def test_setting_differences_list_changed_values():
 
     table = compare.setting_differences(previous, current)
 
-    assert list(table["setting"]) == ["target prompt", "hd_fraction"]
+    assert list(table["setting"]) == ["target prompt", "High-deviation share at layer 0"]
     assert table.iloc[1]["this run"] == "0.2"
 
 
@@ -315,7 +315,7 @@ def test_second_run_offers_comparison(app_after_run):
     assert at.session_state["previous_result"] is first
     comparison = next(expander for expander in at.expander if expander.label == "Compare with previous run")
     settings, metrics = comparison.dataframe[0].value, comparison.dataframe[1].value
-    assert "hd_fraction" in list(settings["setting"])
+    assert "High-deviation share at layer 0" in list(settings["setting"])
     assert {"prefill speedup", "recompute share", "KV memory saved", "first token agrees",
             "ROUGE-L of the outputs"} <= set(metrics["metric"])
     share = chart_spec(at, "compare_recompute_share")

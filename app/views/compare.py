@@ -9,6 +9,7 @@ import streamlit as st
 
 import semshare_core as ss
 from app import colors
+from app.param_specs import SPECS
 from app.views.charts import show_chart
 
 
@@ -41,7 +42,9 @@ def setting_differences(previous: ss.RunResult, current: ss.RunResult) -> pd.Dat
     before_params, after_params = previous.params.to_dict(), current.params.to_dict()
     for name in after_params:
         if before_params.get(name) != after_params[name]:
-            rows.append((name, str(before_params.get(name)), str(after_params[name])))
+            # The sidebar's label, so that the row names the control a user moved.
+            label = SPECS[name].label if name in SPECS else name
+            rows.append((label, str(before_params.get(name)), str(after_params[name])))
     return pd.DataFrame(rows, columns=["setting", "previous run", "this run"])
 
 
