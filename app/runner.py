@@ -88,8 +88,10 @@ def _run(settings: Settings, texts: Texts, operator: OperatorSettings) -> None:
         bar = st.progress(0.0, text="Starting")
 
         def report(phase: str, fraction: float) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{phase.capitalize()}…")
-            status.update(label=f"Running SemShareKV: {phase}")
+            # Phases are reported when they start, so the elapsed time shows how long the previous ones took.
+            elapsed = time.perf_counter() - started
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{phase.capitalize()}… ({elapsed:.0f} s so far)")
+            status.update(label=f"Running SemShareKV: {phase} ({elapsed:.0f} s so far)")
 
         try:
             bundle = load_bundle(settings.model_name, settings.device)
