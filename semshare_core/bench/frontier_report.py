@@ -91,7 +91,8 @@ def frontier_plot(rows: list[dict], path: Path) -> Path:
     figure, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4.5), squeeze=False)
     for axis, kind in zip(axes[0], kinds):
         budgets = [row for row in rows if row["kind"] == kind and row["setting"].startswith("hd ")]
-        others = [row for row in rows if row["kind"] == kind and not row["setting"].startswith("hd ")]
+        others = [row for row in rows if row["kind"] == kind and not row["setting"].startswith("hd ")
+                  and not row.get("is_default")]
         axis.scatter([r["perplexity_ratio"] for r in budgets], [r["speedup"] for r in budgets],
                      marker="o", label="budgets, deviation ranking")
         for row in others:
@@ -106,7 +107,8 @@ def frontier_plot(rows: list[dict], path: Path) -> Path:
         axis.axvline(1.0, color="grey", linewidth=0.8)
         axis.set(title=f"{kind}, {_tokens(rows, kind)} tokens", xlabel="perplexity ratio, SemShareKV / full",
                  ylabel="measured prefill speedup (x); labels: hd_fraction/decay")
-        axis.legend(fontsize=7)
+        if axis is axes[0][0]:  # the panels share their legend
+            axis.legend(fontsize=7)
     return save_figure(figure, path)
 
 
