@@ -225,3 +225,12 @@ def test_rope_self_similarity_matches_rotation():
     expected = rotated[0] @ rotated[37] / (np.linalg.norm(rotated[0]) * np.linalg.norm(rotated[37]))
 
     assert rope_self_similarity(vector, np.array([0.0, 37.0]), 100.0) == pytest.approx([1.0, expected], abs=1e-5)
+
+
+def test_picker_default_is_not_a_selection(run_result):
+    first_document_token = run_result.target.document_span[0]
+    at = open_walkthrough(run_result, step="5", selected_token=first_document_token)
+
+    assert_clean(at)
+    caption = next(item.value for item in at.caption if "Highlighted token:" in item.value)
+    assert "selected on Explore" not in caption

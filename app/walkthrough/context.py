@@ -48,13 +48,15 @@ def focus_token(result: ss.RunResult, selected) -> tuple[int, bool]:
     """Return (position, whether it is the user's selection).
 
     A missing or out-of-range selection gives the first document token, as on Explore,
-    because the chat template's opening tokens show little of the method.
+    because the chat template's opening tokens show little of the method. Explore's
+    picker stores that same token before the user picks one, so it does not count as a
+    selection.
     """
+    start = min(max(result.target.document_span[0], 0), result.n_target_tokens - 1)
     is_position = isinstance(selected, (int, np.integer)) and not isinstance(selected, bool)
     if is_position and 0 <= int(selected) < result.n_target_tokens:
-        return int(selected), True
-    start = result.target.document_span[0]
-    return min(max(start, 0), result.n_target_tokens - 1), False
+        return int(selected), int(selected) != start
+    return start, False
 
 
 def bundle_for(result: ss.RunResult) -> ss.ModelBundle | None:
