@@ -89,5 +89,6 @@ def frontier_plot(rows_by_part: dict[str, list[dict]], path: Path) -> Path:
     axis.set_xscale("log")
     axis.set(xlabel="continuation perplexity, SemShareKV / full (log scale)", ylabel="prefill speedup (x)",
              title="Speed against quality, all runs")
-    axis.legend()
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend()
     return save_figure(figure, path)
