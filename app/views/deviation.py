@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
-from scipy.stats import spearmanr
 
 import semshare_core as ss
+from semshare_core.observations import adjacent_rank_correlation
 from app import colors, linked
 from app.tokens import hover_text
 from app.views import downsample
@@ -112,21 +112,6 @@ def attention_deviation_figure(result: ss.RunResult) -> go.Figure:
                          xaxis_title="layer", yaxis_title="total variation distance (0-1)",
                          yaxis_rangemode="tozero")
     return figure
-
-
-def adjacent_rank_correlation(deviation: np.ndarray) -> np.ndarray:
-    """Return Spearman's rho of each layer's per-token deviation with the next layer's, shape (L-1,).
-
-    A layer whose deviations are all equal has no ranking, so its rho is NaN.
-    """
-    rhos = []
-    for layer in range(deviation.shape[0] - 1):
-        current, following = deviation[layer], deviation[layer + 1]
-        if np.ptp(current) == 0 or np.ptp(following) == 0:
-            rhos.append(np.nan)
-            continue
-        rhos.append(spearmanr(current, following).statistic)
-    return np.asarray(rhos, dtype=float)
 
 
 def rank_correlation_figure(rhos: np.ndarray) -> go.Figure:

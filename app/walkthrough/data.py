@@ -13,19 +13,10 @@ import torch
 
 import semshare_core as ss
 from semshare_core import matching
+from semshare_core.bench.prefix import common_prefix_length
 
 # Bits of a signature that name its bucket in the LSH step.
 BUCKET_BITS = 8
-
-
-def common_prefix_length(first: list[int], second: list[int]) -> int:
-    """Return how many leading token ids the two lists share: what exact prefix caching can reuse."""
-    length = 0
-    for a, b in zip(first, second):
-        if a != b:
-            break
-        length += 1
-    return length
 
 
 @st.cache_data(max_entries=8, show_spinner="Computing token embeddings…")

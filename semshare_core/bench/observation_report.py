@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
+from .plots import save_figure  # noqa: E402
 from .tables import markdown_table  # noqa: E402
 
 PAPER_RHO = 0.85
@@ -233,14 +234,6 @@ def _fmt(value) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.2f}"
 
 
-def _save(figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
-
-
 def rank_plot(rows: list[dict], path: Path) -> Path:
     """Plot the adjacent-layer rho of each pair against the layer index."""
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -251,7 +244,7 @@ def rank_plot(rows: list[dict], path: Path) -> Path:
     axis.set(xlabel="layer i (rho between layers i and i+1)", ylabel="Spearman rho", ylim=(-0.1, 1.05),
              title="Observation 1: deviation rank correlation")
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def recovery_plot(rows: list[dict], path: Path) -> Path:
@@ -264,7 +257,7 @@ def recovery_plot(rows: list[dict], path: Path) -> Path:
             axis.set(xlabel="layer", ylabel="tokens (% of the prompt)",
                      title=f"Observation 2: tokens for {threshold:.0%} of attention")
     axes[0].legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def retention_plot(rows: list[dict], path: Path) -> Path:
@@ -281,4 +274,4 @@ def retention_plot(rows: list[dict], path: Path) -> Path:
         axis.title.set_fontsize(9)
         axis.legend(fontsize=8)
     figure.suptitle("Observation 3: retention schedules of equal total")
-    return _save(figure, path)
+    return save_figure(figure, path)
