@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..params import PipelineParams
 from . import plots
 from .compression import compression_section
 from .frontier_report import frontier_section
@@ -27,6 +28,8 @@ MISSING = """## Not measured yet
 - Retention schedules are compared at one length per pair: on two pairs with reuse (ablations) and on
   three pairs without reuse (observations).
 - Meetings stop at 4k tokens: the kick-off transcripts hold about 2,400-4,000 words.
+- A GPU: every figure here is from a 2-core CPU. The engine's CUDA path (bf16, CUDA-event
+  timing) has not run on a GPU.
 """
 
 
@@ -41,10 +44,23 @@ def write_page(output: Path, records: dict[str, dict]) -> Path:
         path = plots.frontier_plot(frontier, output / IMAGES / "bench-frontier.png")
         sections.append("## Speed against quality\n\nEvery run with a continuation perplexity, "
                         f"all parts.\n\n![speed against quality]({IMAGES}/{path.name})\n")
-    sections.append(MISSING)
+    sections.append(MISSING + _stale_parts(records))
     page = output / PAGE
     page.write_text("\n".join(sections), encoding="utf-8")
     return page
+
+
+def _stale_parts(records: dict[str, dict]) -> str:
+    """List the saved parts that ran with other pipeline defaults than the current ones."""
+    current = PipelineParams().to_dict()
+    lines = []
+    for part, record in sorted(records.items()):
+        changed = {name: value for name, value in record.get("params", {}).items()
+                   if name in current and current[name] != value}
+        if changed:
+            listed = ", ".join(f"{name}={value} (now {current[name]})" for name, value in sorted(changed.items()))
+            lines.append(f"- Part {part} ran with other defaults than the current ones: {listed}.\n")
+    return "".join(lines)
 
 
 def _header() -> str:
