@@ -158,12 +158,14 @@ def map_figure(result: ss.RunResult, points: np.ndarray, selected: int | None = 
     _add_match_lines(figure, reference_xy, target_xy, mapping, line_positions(result.n_target_tokens, selected))
     figure.add_trace(go.Scattergl(
         x=reference_xy[:, 0], y=reference_xy[:, 1], mode="markers", name="reference tokens",
-        marker=dict(size=6, color=REFERENCE_COLOR),
+        # Larger than the target markers: an identical token has the same embedding, and
+        # the reference point must stay visible around the target point on top of it.
+        marker=dict(size=11, color=REFERENCE_COLOR),
         hovertext=[f"reference {index} {hover_text(token)}" for index, token in enumerate(result.reference.tokens)],
         hoverinfo="text"))
     figure.add_trace(go.Scattergl(
         x=target_xy[:, 0], y=target_xy[:, 1], mode="markers", name="target tokens", customdata=positions,
-        marker=dict(size=7, color=TARGET_COLOR, symbol="diamond-open"),
+        marker=dict(size=6, color=TARGET_COLOR, symbol="diamond-open"),
         hovertext=[f"target {t} {hover_text(result.target.tokens[t])}<br>→ reference {mapping[t]} "
                    f"{hover_text(result.reference.tokens[mapping[t]])}<br>distance {distance[t]:.1f} bits"
                    for t in positions],

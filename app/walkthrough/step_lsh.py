@@ -164,14 +164,15 @@ def matching_figure(result, focus: int) -> go.Figure:
     scatter = go.Scattergl if result.n_target_tokens > 3000 else go.Scatter
 
     figure = go.Figure()
-    figure.add_trace(go.Scatter(
-        x=[0, result.n_target_tokens - 1], y=[0, result.n_reference_tokens - 1], mode="lines",
-        line=dict(dash="dash", color="#555555", width=2), hoverinfo="skip", name="same relative position"))
     figure.add_trace(scatter(
         x=positions, y=mapping, mode="markers", hovertext=hover, hoverinfo="text", name="match",
         marker=dict(size=7, color=distance, colorscale=colors.DISTANCE_SCALE, cmin=0,
                     cmax=max(float(distance.max(initial=0)), 1e-9), showscale=True,
                     colorbar=dict(title="Hamming<br>distance<br>(bits)"))))
+    # Drawn after the matches, so that the dots do not hide it.
+    figure.add_trace(go.Scatter(
+        x=[0, result.n_target_tokens - 1], y=[0, result.n_reference_tokens - 1], mode="lines",
+        line=dict(dash="dash", color="#555555", width=2), hoverinfo="skip", name="same relative position"))
     figure.add_trace(go.Scatter(
         x=[focus], y=[mapping[focus]], mode="markers", hoverinfo="skip", name="highlighted token",
         marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(color=FOCUS, width=4))))
