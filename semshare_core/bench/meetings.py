@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .pairs import DataNotFoundError, Pair, TokenCounter, require, word_count_tokens
+from .pairs import DataNotFoundError, Pair, TokenCounter, leading_cut, require, word_count_tokens
 
 # Transcription markers such as {vocalsound}, {disfmarker} and {gap}.
 _MARKER = re.compile(r"\{\w+\}")
@@ -62,8 +62,8 @@ def meeting_pair(data: Path, reference_team: str, target_team: str, length_token
     """
     reference = load_meeting(data, f"{reference_team}a")
     target = load_meeting(data, f"{target_team}a")
-    reference_cut = _cut(reference.utterances, length_tokens, count_tokens)
-    target_cut = _cut(target.utterances, length_tokens, count_tokens)
+    reference_cut = leading_cut(reference.utterances, length_tokens, count_tokens)
+    target_cut = leading_cut(target.utterances, length_tokens, count_tokens)
     continuation, total = [], 0
     for utterance in target.utterances[target_cut:]:
         continuation.append(utterance)
@@ -78,13 +78,3 @@ def meeting_pair(data: Path, reference_team: str, target_team: str, length_token
         gold_summary=target.summary,
         meta={"reference": reference.name, "target": target.name, "length_tokens": length_tokens,
               "complete": target_cut >= len(target.utterances) - 1})
-
-
-def _cut(utterances: list[str], length_tokens: int, count_tokens: TokenCounter) -> int:
-    """Fewest leading utterances with at least `length_tokens` tokens, leaving one after them."""
-    total = 0
-    for index, utterance in enumerate(utterances):
-        total += count_tokens(utterance) + 1
-        if total >= length_tokens:
-            return min(index + 1, len(utterances) - 1)
-    return len(utterances) - 1

@@ -36,6 +36,20 @@ class Pair:
     meta: dict = field(default_factory=dict)
 
 
+def leading_cut(pieces: list[str], length_tokens: int, count_tokens: TokenCounter) -> int:
+    """Return the fewest leading pieces (paragraphs, utterances) with at least `length_tokens` tokens.
+
+    One piece is always left after them, for the continuation. Each piece counts one
+    token more for the newline that joins it to the next.
+    """
+    total = 0
+    for index, piece in enumerate(pieces):
+        total += count_tokens(piece) + 1
+        if total >= length_tokens:
+            return min(index + 1, len(pieces) - 1)
+    return len(pieces) - 1
+
+
 def data_dir(path: Path | str | None = None) -> Path:
     """Return the data folder, or raise DataNotFoundError with where to get the corpora."""
     folder = Path(path) if path is not None else DEFAULT_DATA_DIR

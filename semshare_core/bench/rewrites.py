@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from .onestop import aligned_sentences, locate_sentences, replace_sentences, rewritable_sentences, story_names, story_paragraphs
-from .pairs import Pair, TokenCounter, word_count_tokens
+from .pairs import Pair, TokenCounter, leading_cut, word_count_tokens
 
 # Stories with fewer aligned sentences than this are skipped: the rewritten share would be too coarse.
 MIN_ALIGNED_SENTENCES = 5
@@ -44,7 +44,7 @@ def controlled_pair(data: Path, first_story: int, share: float, length_tokens: i
         if tokens >= length_tokens + 2 * continuation_tokens:
             break
 
-    cut = _cut_index(reference, length_tokens, count_tokens)
+    cut = leading_cut(reference, length_tokens, count_tokens)
     return Pair(
         name=f"controlled-{level}-{int(round(share * 100))}-{length_tokens}-{first_story}",
         reference="\n".join(reference[:cut]).strip(),
@@ -73,16 +73,6 @@ def whole_pair(data: Path, name: str, level: str = "int", continuation_tokens: i
         continuation=_continuation(rewrite[cut:], continuation_tokens, count_tokens),
         meta={"story": name, "level": level, "reference_cut": method,
               "paragraphs": [reference_cut, cut]})
-
-
-def _cut_index(paragraphs: list[str], length_tokens: int, count_tokens: TokenCounter) -> int:
-    """Fewest leading paragraphs with at least `length_tokens` tokens, leaving one for the continuation."""
-    total = 0
-    for index, paragraph in enumerate(paragraphs):
-        total += count_tokens(paragraph) + 1
-        if total >= length_tokens:
-            return min(index + 1, len(paragraphs) - 1)
-    return len(paragraphs) - 1
 
 
 def _tail_cut(paragraphs: list[str], continuation_tokens: int, count_tokens: TokenCounter) -> int:
