@@ -105,6 +105,7 @@ def test_frontier_section_reports_gap_closed(tmp_path):
     text = frontier_section(tmp_path, "frontier", record("frontier", rows))
 
     assert "| **hd 0.4, decay 0.95** |" in text
-    assert "75%" in text and "25%" in text  # (1.20 - 1.05) / 0.20 and (1.20 - 1.15) / 0.20
-    assert "the defaults close 75% of that gap" in text
+    assert "75%" in text  # (1.20 - 1.05) / 0.20
+    assert "25%" in text  # (1.20 - 1.15) / 0.20
+    assert "The defaults close 75% of that gap" in text
     assert (tmp_path / "img" / "bench-frontier-settings.png").stat().st_size > 0

@@ -38,8 +38,8 @@ def frontier_settings(base: PipelineParams) -> dict[str, PipelineParams]:
 
 
 def frontier(ctx: BenchContext) -> list[dict]:
-    # NOTE: one pair per kind and a 64-token continuation, so neighbouring settings can differ
-    # by a few percent in perplexity from noise alone; trends across budgets are the signal.
+    # NOTE: each kind has one pair and a 64-token continuation, so neighbouring settings can
+    # differ by a few percent in perplexity from noise alone. Read trends across budgets.
     length, tokens = ctx.options.frontier_length, 2 * ctx.options.continuation_tokens
     pairs = {
         "controlled (30% rewritten)": lambda: controlled_pair(ctx.data, 0, 0.3, length, continuation_tokens=tokens,

@@ -137,4 +137,5 @@ def long_whole_pair(data: Path, first_story: int, length_tokens: int, level: str
         targets.append("\n".join(rewrite))
         used.append(name)
         tokens += story_tokens
-    raise ValueError(f"the corpus holds fewer than {length_tokens} tokens of {level} rewrites")
+    raise ValueError(f"The corpus has fewer than {length_tokens} tokens of '{level}' rewrites; "
+                     "use a shorter length.")

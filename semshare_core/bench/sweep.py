@@ -1,8 +1,8 @@
 """Many settings on one pair: the full prefill and its perplexity once, then each setting.
 
-`compare` runs the full prefill, decoding and the views' analysis for every call; a
+`compare` runs the full prefill, decoding and the views' analysis for every call. A
 sweep over settings needs only SemShareKV's prefill and the continuation's perplexity
-per setting, so it shares the rest.
+per setting, so it computes the rest once per pair.
 """
 
 from __future__ import annotations
