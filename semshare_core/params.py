@@ -93,8 +93,12 @@ class PipelineParams:
         "help": "Evict low-attention tokens from each layer's cache after prefill."})
     retain_first: float = field(default=1.0, metadata={
         "help": "Share of tokens layer 0 keeps."})
-    retain_decay: float = field(default=0.962, metadata={
+    retain_decay: float = field(default=0.958, metadata={
         "help": "Factor by which the kept share shrinks at each deeper layer."})
+    retain_pooling: int = field(default=7, metadata={
+        "help": "Retention ranks a token by the mean attention received by the tokens within "
+                "this window around it (SnapKV's pooling), so kept tokens form spans instead "
+                "of scattered single tokens; 1 ranks each token alone. Odd."})
     retain_min_tokens: int = field(default=32, metadata={
         "help": "Fewest tokens any layer keeps."})
     retain_growing: bool = field(default=False, metadata={
@@ -131,6 +135,7 @@ class PipelineParams:
             (self.observation_queries >= 0, "observation_queries must be >= 0"),
             (0.0 < self.retain_first <= 1.0, "retain_first must be in (0, 1]"),
             (0.0 < self.retain_decay <= 1.0, "retain_decay must be in (0, 1]"),
+            (self.retain_pooling >= 1 and self.retain_pooling % 2 == 1, "retain_pooling must be a positive odd number"),
             (self.retain_min_tokens >= 1, "retain_min_tokens must be at least 1"),
             (0 <= self.max_new_tokens <= 4096, "max_new_tokens must be in [0, 4096]"),
             (self.temperature > 0, "temperature must be > 0"),

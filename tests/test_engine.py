@@ -8,7 +8,7 @@ from semshare_core.baseline import full_prefill
 from semshare_core.decode import decode_from_layers, decode_from_model
 from semshare_core.engine import ReusedCache, selective_prefill
 from semshare_core.params import PipelineParams
-from semshare_core.selection import recompute_budget, retain_budget
+from semshare_core.selection import choose_retained, pooled, recompute_budget, retain_budget
 from semshare_core.timing import PhaseTimer
 from tiny import tiny_llama
 
@@ -126,6 +126,27 @@ def test_retention_keeps_budget_and_tail():
         assert layer.keys.shape[1] == retain_budget(index, n, params)
         assert set(range(n - 5, n)) <= set(layer.positions.tolist())
     assert out.trace.retained.sum(dim=1).tolist() == [layer.keys.shape[1] for layer in out.cache]
+
+
+def test_pooled_retention_keeps_the_neighbours_of_a_hot_token():
+    received = torch.full((40,), 0.01)
+    received[20] = 1.0          # one token draws the attention
+    received[5] = 0.2           # a lone token with more than the hot token's neighbours alone
+    is_tail = torch.zeros(40, dtype=torch.bool)
+    params = PipelineParams(retain_first=5 / 40, retain_decay=1.0, retain_min_tokens=1)
+
+    alone = choose_retained(0, received, is_tail, params.replace(retain_pooling=1)).tolist()
+    spans = choose_retained(0, received, is_tail, params.replace(retain_pooling=5)).tolist()
+
+    assert 20 in alone and 5 in alone
+    assert spans == [18, 19, 20, 21, 22]
+    assert torch.allclose(pooled(received, 1), received)
+    assert pooled(received, 3)[0] == pytest.approx((0.01 + 0.01) / 2)  # the edge averages what exists
+
+
+def test_retention_pooling_must_be_odd():
+    with pytest.raises(ValueError, match="retain_pooling"):
+        PipelineParams(retain_pooling=4)
 
 
 def test_engine_decode_matches_model_generate():

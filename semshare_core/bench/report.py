@@ -55,8 +55,11 @@ def _stale_parts(records: dict[str, dict]) -> str:
     current = PipelineParams().to_dict()
     lines = []
     for part, record in sorted(records.items()):
-        changed = {name: value for name, value in record.get("params", {}).items()
-                   if name in current and current[name] != value}
+        if "params" not in record:
+            continue
+        saved = record["params"]
+        changed = {name: saved.get(name, "not recorded") for name in current
+                   if saved.get(name, "not recorded") != current[name]}
         if changed:
             listed = ", ".join(f"{name}={value} (now {current[name]})" for name, value in sorted(changed.items()))
             lines.append(f"- Part {part} ran with other defaults than the current ones: {listed}.\n")
