@@ -8,6 +8,7 @@ from semshare_core.bench.machine import machine_info
 from semshare_core.bench.report import break_even, write_page
 from semshare_core.bench.store import load_parts, save_part
 from semshare_core.cli import main
+from semshare_core.params import PipelineParams
 
 
 def row(pair="p", speedup=2.0, tokens=1000, **extra):
@@ -52,6 +53,20 @@ def test_page_has_every_part(tmp_path):
     assert "1-minute load average" in page
     for image in ("bench-controlled.png", "bench-length.png", "bench-ablations.png", "bench-frontier.png"):
         assert (tmp_path / "img" / image).stat().st_size > 0
+
+
+def test_page_names_parts_run_with_other_defaults(tmp_path):
+    current = PipelineParams().to_dict()
+    older = {name: value for name, value in current.items() if name != "retain_pooling"}
+    records = all_records()
+    records["whole"]["params"] = {**older, "retain_decay": 0.98}
+    records["length"]["params"] = current
+
+    page = write_page(tmp_path, records).read_text()
+
+    assert f"Part whole ran with other defaults than the current ones: retain_decay=0.98 (now {current['retain_decay']})" in page
+    assert f"retain_pooling=not recorded (now {current['retain_pooling']})" in page
+    assert "Part length ran with other defaults" not in page
 
 
 def test_parts_merge_on_disk(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app.pages.benchmarks as benchmarks_page
-from bench_records import compression_rows, observation_row, part_record
+from bench_records import compression_rows, observation_row, part_record, run_row
 from semshare_core.bench.report import write_page
 from semshare_core.bench.store import save_part
 
@@ -21,8 +21,9 @@ def run_page(session_state=None) -> AppTest:
 
 @pytest.fixture
 def docs(tmp_path, monkeypatch):
-    """A docs folder with saved 'compression' and 'observations' parts and the page built from them."""
-    records = {"compression": part_record("compression", compression_rows()),
+    """A docs folder with saved 'controlled', 'compression' and 'observations' parts and the page built from them."""
+    records = {"controlled": part_record("controlled", [run_row(speedup=4.0), run_row(speedup=6.0)]),
+               "compression": part_record("compression", compression_rows()),
                "observations": part_record("observations", [observation_row("meeting-a-b-1000")])}
     for part, record in records.items():
         save_part(tmp_path, part, record)
@@ -37,12 +38,14 @@ def test_page_shows_tables_and_plots(docs):
     assert not at.exception, [item.value for item in at.exception]
     assert [tab.label for tab in at.tabs] == ["Key figures", "Plots", "Observations for the current pair"]
     key_figures, plots, current = at.tabs
+    summary = key_figures.table[0].value
+    assert summary.index.name == "part" and "speedup" in summary.columns
     tables = " ".join(item.value for item in key_figures.markdown)
     assert "| SnapKV |" in tables
     assert "| H2O |" in tables
     assert "median rho" in tables
     assert "mean kept share" in tables
-    assert len(plots.get("image")) == 4  # three observation plots and the speed-quality frontier
+    assert len(plots.get("image")) == 5  # controlled rewrites, three observation plots, the frontier
     assert any("No run yet" in item.value for item in current.info)
 
 

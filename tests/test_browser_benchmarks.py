@@ -61,4 +61,9 @@ def test_benchmarks_page_after_run(session):
         time.sleep(1.0)
 
         assert exception_texts(driver) == [], f"tab {title!r} shows an exception:\n{read_log_tail(log_path)}"
+        if index == 0:
+            widths = driver.execute_script(
+                "const t = document.querySelector('[data-testid=stTable]');"
+                "return t ? [t.scrollWidth, t.clientWidth] : null;")
+            assert widths and widths[0] <= widths[1], f"the summary table scrolls sideways: {widths}"
         save_main_block_screenshot(driver, ARTIFACT_DIR / f"benchmarks-{index + 1:02d}-{slugify(title)}.png")

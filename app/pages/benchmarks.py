@@ -66,7 +66,8 @@ def _key_figures(records: dict[str, dict]) -> None:
                "prefill's.")
     summary = results.summary_table(records)
     if summary:
-        st.dataframe(pd.DataFrame(summary), hide_index=True)
+        # A static table wraps its headers, so all columns fit without scrolling sideways.
+        st.table(pd.DataFrame(summary).set_index("part"))
 
     if "compression" in records:
         st.subheader("SnapKV and H2O at SemShareKV's KV budget")
