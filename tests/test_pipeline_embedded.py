@@ -126,3 +126,22 @@ def test_cli_reports_missing_file_without_traceback(tmp_path):
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert "Could not read" in completed.stderr
+
+
+def repeated_word_4grams(text: str) -> float:
+    """Share of word 4-grams that repeat an earlier one: near 0 for prose, about 0.5 for a loop."""
+    words = text.split()
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+@pytest.mark.parametrize("preset", ["01-news-plain-language.json", "02-meeting-notes-two-teams.json"])
+def test_default_eviction_output_does_not_loop(embedded_bundle, preset):
+    # Ranked token by token (retain_pooling=1) at the same 42% eviction, the outputs repeated 23% and 82%.
+    pair = json.loads((ROOT / "assets" / "presets" / preset).read_text(encoding="utf-8"))
+
+    result = ss.compare(embedded_bundle, pair["reference"], pair["target"])
+
+    assert result.reused
+    assert 1 - result.kv_bytes_semshare / result.kv_bytes_full > 0.4
+    assert repeated_word_4grams(result.output_semshare) < 0.2, result.output_semshare
