@@ -234,3 +234,12 @@ def test_picker_default_is_not_a_selection(run_result):
     assert_clean(at)
     caption = next(item.value for item in at.caption if "Highlighted token:" in item.value)
     assert "selected on Explore" not in caption
+
+
+def test_retention_step_explains_pooled_ranking(run_result):
+    at = open_walkthrough(run_result, step="9")
+
+    assert_clean(at)
+    text = " ".join(item.value for item in at.markdown)
+    assert f"averaged over the {run_result.params.retain_pooling} tokens around it" in text
+    assert "less KV memory" in text

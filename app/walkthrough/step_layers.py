@@ -71,13 +71,17 @@ def render_retention(ctx: StepContext) -> None:
 
     text_column, figure_column = st.columns([2, 3], gap="large")
     with text_column:
+        ranking = (f"A token's attention is averaged over the {params.retain_pooling} tokens around it, so the "
+                   "cache keeps whole phrases instead of scattered tokens." if params.retain_pooling > 1
+                   else "Each token is ranked by its own attention.")
         st.markdown("After prefill each layer keeps only the tokens that receive the most attention, and fewer "
                     "in deeper layers, which attend to fewer tokens:")
         st.latex(r"\text{Retain}[i] = \max\big(n_{min},\ \lceil T \cdot \rho \cdot \beta^{\,i} \rceil\big)")
         st.markdown(f"with ρ = {params.retain_first:g}, decay β = {params.retain_decay:g} and "
                     f"n_min = {params.retain_min_tokens}. Here layer 0 keeps {kept_counts[0]:,} tokens and layer {last} "
                     f"keeps {kept_counts[last]:,}. Evicted entries leave the cache: **{saved:.0%} less KV memory** "
-                    f"({result.kv_bytes_semshare / 1e6:.1f} MB against {result.kv_bytes_full / 1e6:.1f} MB).")
+                    f"({result.kv_bytes_semshare / 1e6:.1f} MB against {result.kv_bytes_full / 1e6:.1f} MB). "
+                    + ranking)
         if not params.retention:
             st.markdown("Eviction is **off** in this run, so every layer keeps every token.")
         focus_layers = np.flatnonzero(retained[:, ctx.focus])
