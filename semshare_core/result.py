@@ -102,6 +102,16 @@ class RunResult:
         return float(self.recomputed.mean())
 
     @property
+    def attention_work_fraction(self) -> float:
+        """Share of the full prefill's attention work spent on recomputed tokens.
+
+        A query at position p reads p + 1 keys, so a late token costs more attention than
+        an early one. The count covers the tokens whose q/k/v each layer computes.
+        """
+        keys_read = np.arange(1, self.recomputed.shape[1] + 1)
+        return float((self.recomputed * keys_read).sum() / (keys_read.sum() * self.recomputed.shape[0]))
+
+    @property
     def retained_fraction(self) -> float:
         return float(self.retained.mean())
 

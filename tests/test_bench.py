@@ -69,6 +69,17 @@ def test_page_names_parts_run_with_other_defaults(tmp_path):
     assert "Part length ran with other defaults" not in page
 
 
+def test_controlled_section_compares_attention_work(tmp_path):
+    records = {"controlled": record("controlled", [
+        row(share=0.3, length=4000, recompute_fraction=0.14, attention_work_fraction=0.19),
+        row(share=0.1, length=4000, recompute_fraction=0.10, attention_work_fraction=0.13)])}
+
+    page = write_page(tmp_path, records).read_text()
+
+    assert "recompute covered 12.0% of them (median)" in page
+    assert "they took 16.0% of the full prefill's attention work" in page
+
+
 def test_parts_merge_on_disk(tmp_path):
     records = all_records()
     save_part(tmp_path, "whole", records["whole"])

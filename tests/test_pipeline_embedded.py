@@ -37,6 +37,7 @@ def test_recompute_all_reproduces_full_prefill(embedded_bundle):
     assert result.max_abs_logit_diff < 1e-3
     assert result.output_semshare == result.output_full
     assert result.recompute_fraction == 1.0
+    assert result.attention_work_fraction == pytest.approx(1.0)
     assert np.abs(result.kv_deviation_after).max() < 1e-3
 
 
@@ -55,6 +56,7 @@ def test_reuse_saves_compute_and_memory(embedded_bundle):
 
     assert result.reused
     assert result.recompute_fraction < 0.4
+    assert result.recompute_fraction < result.attention_work_fraction < 1.0  # recomputed tokens sit late
     assert result.kv_bytes_semshare < result.kv_bytes_full
     assert result.recomputed[0].all()
     assert result.recomputed[:, -1].all()

@@ -21,6 +21,7 @@ def pair_metrics(result: RunResult, pair: Pair) -> dict:
         "lexical_similarity": result.lexical_similarity,
         "reused": result.reused,
         "recompute_fraction": result.recompute_fraction,
+        "attention_work_fraction": result.attention_work_fraction,
         "retained_fraction": result.retained_fraction,
         "prefill_seconds_full": result.prefill_seconds_full,
         "prefill_seconds_semshare": result.prefill_seconds_semshare,
