@@ -189,7 +189,14 @@ def _length(output: Path, part: str, record: dict) -> str:
         _run_line(record),
         grouped_table(rows, ["length"], ["length"]), "",
         break_even(rows), "",
+        SHORT_PROMPTS, "",
         _image(output, image, "speedup against length")])
+
+
+SHORT_PROMPTS = (
+    "Short prompts lose more quality to eviction than long ones, since every layer evicts the "
+    "same share; docs/method-choices.md measures it on the shortest pair here. Where quality "
+    "matters more than memory on short prompts, raise `retain_decay` or turn retention off.")
 
 
 def break_even(rows: list[dict]) -> str:
