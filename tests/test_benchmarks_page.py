@@ -39,7 +39,8 @@ def test_page_shows_tables_and_plots(docs):
     assert [tab.label for tab in at.tabs] == ["Key figures", "Plots", "Observations for the current pair"]
     key_figures, plots, current = at.tabs
     summary = key_figures.table[0].value
-    assert summary.index.name == "part" and "speedup" in summary.columns
+    assert summary.index.name == "part"
+    assert "speedup" in summary.columns
     tables = " ".join(item.value for item in key_figures.markdown)
     assert "| SnapKV |" in tables
     assert "| H2O |" in tables
