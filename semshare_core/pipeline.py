@@ -104,7 +104,7 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
                                                     reference_prefill, params, record)
     warmup = full_prefill(model, target_ids, hidden_states=True)
     # The warm-up run records every layer's cache for the views. The timed runs record
-    # nothing: holding 30 layers of cache slowed them by about 3% at 4k tokens.
+    # nothing, because holding 30 layers of cache slowed them by about 3% at 4k tokens.
     recorded = run_semshare(record=True)
 
     # Alternate the timed runs, so that both see the same load on a shared machine.

@@ -78,7 +78,10 @@ def choose_recompute(layer_index: int, deviation: torch.Tensor, received: torch.
 
 
 def pooled(scores: torch.Tensor, kernel: int) -> torch.Tensor:
-    """Average each score (T,) with its neighbours within an odd `kernel`; edges average what exists."""
+    """Average each score (T,) with its neighbours within an odd `kernel`.
+
+    At the edges the window averages only the positions that exist.
+    """
     if kernel == 1:
         return scores
     return F.avg_pool1d(scores[None, None], kernel, stride=1, padding=kernel // 2, count_include_pad=False)[0, 0]
@@ -88,8 +91,8 @@ def choose_retained(layer_index: int, received: torch.Tensor, is_tail: torch.Ten
                     params: PipelineParams, n_layers: int | None = None) -> torch.Tensor:
     """Return sorted positions a layer keeps after prefill, ranked by pooled attention received.
 
-    Pooling keeps the neighbours of a token that draws attention: without it, the
-    budget goes to scattered tokens, and at 41% eviction two presets' outputs looped.
+    Pooling keeps the neighbours of a token that draws attention. Without it the budget
+    went to scattered tokens, and at 41% eviction two presets' outputs looped.
     """
     budget = retain_budget(layer_index, received.shape[0], params, n_layers)
     return top_with_tail(pooled(received.float(), params.retain_pooling), budget, is_tail)

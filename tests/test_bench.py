@@ -55,7 +55,7 @@ def test_page_has_every_part(tmp_path):
         assert (tmp_path / "img" / image).stat().st_size > 0
 
 
-def test_page_names_parts_run_with_other_defaults(tmp_path):
+def test_page_names_stale_parts(tmp_path):
     current = PipelineParams().to_dict()
     older = {name: value for name, value in current.items() if name != "retain_pooling"}
     records = all_records()

@@ -131,7 +131,7 @@ def test_retention_keeps_budget_and_tail():
 def test_pooled_retention_keeps_neighbours():
     received = torch.full((40,), 0.01)
     received[20] = 1.0          # one token draws the attention
-    received[5] = 0.2           # a lone token with more than the hot token's neighbours alone
+    received[5] = 0.2           # a lone token that outscores each neighbour of the hot token
     is_tail = torch.zeros(40, dtype=torch.bool)
     params = PipelineParams(retain_first=5 / 40, retain_decay=1.0, retain_min_tokens=1)
 

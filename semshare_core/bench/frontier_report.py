@@ -37,7 +37,7 @@ DEFAULTS_TEXT = """How the defaults were chosen from this frontier, and what it 
   every budget tried but cost 5-12% more prefill time, so it stays off by default.
 - Eviction is not swept here. Each layer keeps 0.958^i of the tokens, ranked by the last
   tokens' attention averaged over 7 neighbours, which frees 42% of the cache. Ranked token
-  by token, 41% eviction sent two presets' outputs into loops; with the averaging, every
+  by token, 41% eviction sent two presets' outputs into loops. With the averaging, every
   preset stayed readable (docs/method-choices.md)."""
 
 
