@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import staircase
+
 # Query chunking of the masked attention; measured on 4k keys, 400 and 1,600 queries.
 QUERIES_PER_CHUNK = 50
 MAX_QUERY_CHUNKS = 32
@@ -64,26 +66,30 @@ def attend(attn, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
            query_positions: torch.Tensor | None, key_positions: torch.Tensor | None) -> torch.Tensor:
     """Attention of queries (H, S, D) over keys and values (Hkv, N, D); returns (S, H*D) after o_proj.
 
-    With positions given, a query sees only keys at positions up to its own. Without
-    them the attention is unmasked (decoding one token over its whole cache). Keys must
-    then be in position order, index i at position i, as the engine's layer caches are.
+    With positions given, a query attends only to keys at positions up to its own. Both must
+    be sorted. On the CPU the staircase kernel runs (see staircase.py). Without them the
+    attention is unmasked (decoding one token over its whole cache).
     """
     n_queries, n_keys = q.shape[1], keys.shape[1]
     if query_positions is None:
         return attn.o_proj(_sdpa(attn, q, keys, values, None, False))
     if n_queries == n_keys and torch.equal(query_positions, key_positions):
         return attn.o_proj(_sdpa(attn, q, keys, values, None, True))
+    visible = torch.searchsorted(key_positions, query_positions, right=True)  # keys each query attends to
+    if staircase.available(q) and staircase.applies(visible):
+        out = staircase.staircase_attention(q, keys, values, visible, attn.scaling)  # (H, S, D)
+        return attn.o_proj(out.transpose(0, 1).reshape(n_queries, -1))
 
-    # Sorted queries in chunks: each chunk reads only the keys up to its last position,
+    # Elsewhere, sorted queries in chunks: each chunk reads only the keys up to its last position,
     # which skips most of the masked upper-right part of the score matrix. Smaller chunks
     # skip more of it but cost a kernel call each.
     n_chunks = min(MAX_QUERY_CHUNKS, -(-n_queries // QUERIES_PER_CHUNK))
     outputs = []
     for chunk in torch.tensor_split(torch.arange(n_queries, device=q.device), n_chunks):
         positions = query_positions[chunk]
-        visible = int(positions.max()) + 1
-        mask = key_positions[None, :visible] <= positions[:, None]  # (s, visible)
-        outputs.append(_sdpa(attn, q[:, chunk], keys[:, :visible], values[:, :visible], mask, False))
+        n_visible = int(positions.max()) + 1
+        mask = key_positions[None, :n_visible] <= positions[:, None]  # (s, n_visible)
+        outputs.append(_sdpa(attn, q[:, chunk], keys[:, :n_visible], values[:, :n_visible], mask, False))
     return attn.o_proj(torch.cat(outputs))
 
 

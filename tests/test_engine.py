@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from semshare_core import layers as L
+from semshare_core import staircase
 from semshare_core.baseline import full_prefill
 from semshare_core.decode import decode_from_layers, decode_from_model
 from semshare_core.engine import ReusedCache, selective_prefill
@@ -206,18 +207,37 @@ def test_random_signal_differs_from_deviation_ranking():
     assert not torch.equal(by_chance.trace.recomputed, by_deviation.trace.recomputed)
 
 
-@pytest.mark.parametrize("n_queries", [1, 7, 49, 50, 51, 400])
-def test_chunked_attention_equals_masked_attention(n_queries):
+@pytest.mark.parametrize("staircase_on", [True, False])
+@pytest.mark.parametrize("n_queries", [1, 7, 31, 32, 33, 400])
+def test_sorted_query_attention_equals_masked_attention(n_queries, staircase_on, monkeypatch):
     torch.manual_seed(n_queries)
+    if not staircase_on:
+        monkeypatch.setattr(staircase, "available", lambda q: False)
     attn = tiny_llama().model.layers[0].self_attn
     keys, values = torch.randn(2, 500, 8), torch.randn(2, 500, 8)
     positions = torch.arange(500)
     query_positions = torch.randperm(500)[:n_queries].sort().values
     q = torch.randn(4, n_queries, 8)
+    assert staircase.available(q) == staircase_on
 
     out = L.attend(attn, q, keys, values, query_positions, positions)
 
     mask = positions[None, :] <= query_positions[:, None]
+    expected = attn.o_proj(L._sdpa(attn, q, keys, values, mask, False))
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_staircase_attention_over_keys_with_gaps():
+    """Kept keys after eviction skip positions; each query must still see exactly the keys up to its own."""
+    torch.manual_seed(0)
+    attn = tiny_llama().model.layers[0].self_attn
+    query_positions = torch.arange(300, 340)
+    key_positions = torch.cat([torch.randperm(300)[:120].sort().values, query_positions])
+    q, keys, values = torch.randn(4, 40, 8), torch.randn(2, 160, 8), torch.randn(2, 160, 8)
+
+    out = L.attend(attn, q, keys, values, query_positions, key_positions)
+
+    mask = key_positions[None, :] <= query_positions[:, None]
     expected = attn.o_proj(L._sdpa(attn, q, keys, values, mask, False))
     assert torch.allclose(out, expected, atol=1e-5)
 

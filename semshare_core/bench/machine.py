@@ -25,6 +25,8 @@ def machine_info(device: str) -> dict:
     info = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(),
+        # The vector instructions torch's kernels use ("AVX2", "AVX512"); timings differ between them.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -38,8 +40,9 @@ def machine_info(device: str) -> dict:
 
 
 def describe(info: dict) -> str:
-    """Format the date, CPU, cores, torch threads, load at the end of the run and device as one line."""
-    text = (f"{info['date']}; {info['cpu']}, {info['cores']} cores, torch {info['torch']} "
+    """Format the date, CPU and its vector instructions, cores, torch threads, load at the end of the run and device as one line."""
+    cpu = info["cpu"] + (f" ({info['cpu_capability']})" if info.get("cpu_capability") else "")
+    text = (f"{info['date']}; {cpu}, {info['cores']} cores, torch {info['torch']} "
             f"with {info['torch_threads']} thread{'' if info['torch_threads'] == 1 else 's'}; device {info['device']}")
     if info.get("load_average") is not None:
         text += f"; 1-minute load average {info['load_average']:.1f} at the end"
