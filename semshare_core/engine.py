@@ -136,16 +136,19 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
         attn = block.self_attn
         is_last_layer = index == n_layers - 1
 
-        # Fresh q/k/v for the active tokens
+        # Fresh q/k/v for the active tokens. Gathers use index_select: on the CPU it ran 4-6x
+        # faster than indexing with a tensor, for the same copy.
         with timer.phase("layers"):
-            q, k, v = L.project_qkv(attn, block.input_layernorm(hidden), cos[active], sin[active])
+            q, k, v = L.project_qkv(attn, block.input_layernorm(hidden), cos.index_select(0, active),
+                                    sin.index_select(0, active))
 
         # This layer's cache: rearranged reference K/V, overwritten where fresh
         needs_reused = not recompute_all and (active.numel() < n_tokens or not is_last_layer)
         if needs_reused:
             with timer.phase("rearrange"):
                 reused_keys, reused_values = reused.layer(model, index)
-                deviation = kv_deviation(k, v, reused_keys[:, active], reused_values[:, active])
+                deviation = kv_deviation(k, v, reused_keys.index_select(1, active),
+                                         reused_values.index_select(1, active))
                 # reused.layer returns new tensors, so the fresh K/V can overwrite them in place.
                 keys = reused_keys.index_copy_(1, active, k)
                 values = reused_values.index_copy_(1, active, v)
@@ -168,14 +171,14 @@ def selective_prefill(model, token_ids: torch.Tensor, reused: ReusedCache | None
         # Attention and MLP for the tokens that continue
         with timer.phase("layers"):
             query_positions = active[keep]
-            out = L.attend(attn, q[:, keep], keys, values, query_positions, positions)
-            hidden = L.feed_forward(block, hidden[keep], out)
+            out = L.attend(attn, q.index_select(1, keep), keys, values, query_positions, positions)
+            hidden = L.feed_forward(block, hidden.index_select(0, keep), out)
 
         # Retention: evict low-attention tokens from this layer's cache
         with timer.phase("retention"):
             if params.retention:
                 kept = choose_retained(index, received, is_tail, params, n_layers)
-                cache.append(LayerKV(keys[:, kept], values[:, kept], kept))
+                cache.append(LayerKV(keys.index_select(1, kept), values.index_select(1, kept), kept))
             else:
                 kept = positions
                 cache.append(LayerKV(keys, values, positions))

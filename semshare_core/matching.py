@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from dataclasses import dataclass
@@ -63,10 +64,15 @@ def rotate_embeddings(embeddings: torch.Tensor, base: float) -> torch.Tensor:
 
 def lsh_signatures(vectors: torch.Tensor, params: PipelineParams) -> torch.Tensor:
     """Return +-1 signatures of shape (N, bits * tables) from random hyperplanes."""
-    generator = torch.Generator().manual_seed(params.lsh_seed)
-    width = vectors.shape[1]
-    planes = torch.randn(width, params.lsh_bits * params.lsh_tables, generator=generator)
+    planes = _hyperplanes(params.lsh_seed, vectors.shape[1], params.lsh_bits * params.lsh_tables)
     return torch.where(vectors @ planes >= 0, 1.0, -1.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _hyperplanes(seed: int, width: int, count: int) -> torch.Tensor:
+    """Return `count` random hyperplane normals, shaped (width, count). Callers must not modify them."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(width, count, generator=generator)
 
 
 
@@ -126,8 +132,24 @@ def prompt_similarity(distance: torch.Tensor, span: tuple[int, int], params: Pip
     return similarity, mean_distance
 
 
+@dataclass
+class HashedPrompt:
+    """A prompt's LSH signatures, which a server keeps with the prompt's cache, as it keeps its E cache."""
+
+    plain: torch.Tensor           # (N, bits * tables) from the plain embeddings
+    rotated: torch.Tensor | None  # from the RoPE-rotated embeddings, with rope_in_matching
+
+
+def hash_prompt(model, token_ids: list[int], params: PipelineParams) -> HashedPrompt:
+    """Hash the centred input embeddings of `token_ids`, and their rotated form when matching uses RoPE."""
+    vectors = embedding_cache(model, token_ids) - embedding_center(model)
+    rotated = lsh_signatures(rotate_embeddings(vectors, params.matching_rope_base), params) \
+        if params.rope_in_matching else None
+    return HashedPrompt(plain=lsh_signatures(vectors, params), rotated=rotated)
+
+
 def match_prompts(model, reference_ids: list[int], target_ids: list[int], target_span: tuple[int, int],
-                  params: PipelineParams) -> MatchResult:
+                  params: PipelineParams, reference: HashedPrompt | None = None) -> MatchResult:
     """Score the prompt pair, then match every target token to a reference token.
 
     The prompt similarity, which decides whether to reuse at all, compares plain
@@ -135,20 +157,17 @@ def match_prompts(model, reference_ids: list[int], target_ids: list[int], target
     against a window of `similarity_window` reference tokens around its relative
     position. A fixed window keeps d independent of the reference's length: over a
     whole long text, unrelated tokens find close neighbours by chance. The token mapping uses
-    the RoPE-rotated embeddings when `rope_in_matching` is set.
+    the RoPE-rotated embeddings when `rope_in_matching` is set. `reference`, hashed with
+    the same parameters when the reference was stored, saves hashing it again.
     """
-    center = embedding_center(model)
-    reference_vectors = embedding_cache(model, reference_ids) - center
-    target_vectors = embedding_cache(model, target_ids) - center
-    reference_sig = lsh_signatures(reference_vectors, params)
-    target_sig = lsh_signatures(target_vectors, params)
-    mapping, distance, window_distance = nearest_tokens(target_sig, reference_sig, params, params.similarity_window)
+    reference = reference or hash_prompt(model, reference_ids, params)
+    target = hash_prompt(model, target_ids, params)
+    mapping, distance, window_distance = nearest_tokens(target.plain, reference.plain, params,
+                                                        params.similarity_window)
     similarity, mean_distance = prompt_similarity(window_distance, target_span, params)
 
     if params.rope_in_matching:
-        reference_sig = lsh_signatures(rotate_embeddings(reference_vectors, params.matching_rope_base), params)
-        target_sig = lsh_signatures(rotate_embeddings(target_vectors, params.matching_rope_base), params)
-        mapping, distance, _ = nearest_tokens(target_sig, reference_sig, params)
+        mapping, distance, _ = nearest_tokens(target.rotated, reference.rotated, params)
     return MatchResult(mapping=mapping, distance=distance, similarity=similarity, mean_distance=mean_distance)
 
 

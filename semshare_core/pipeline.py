@@ -15,7 +15,7 @@ from .baseline import FullPrefill, full_prefill
 from .decode import decode_from_layers, decode_from_model
 from .errors import InvalidParameterError, PromptTooLongError, SemShareError
 from .engine import LayerKV, PrefillOutput, PrefillTrace, ReusedCache, selective_prefill
-from .matching import MatchResult, lexical_similarity, match_prompts
+from .matching import HashedPrompt, MatchResult, hash_prompt, lexical_similarity, match_prompts
 from .model import ModelBundle
 from .params import PipelineParams
 from .perplexity import continuation_token_ids, first_step_kl, perplexity_from_layers, perplexity_from_model
@@ -98,10 +98,11 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
 
     report("reference prefill", 0.1)
     reference_prefill = full_prefill(model, reference_ids)
+    reference_hashes = hash_prompt(model, reference.token_ids, params)  # stored with its cache
 
     report("warm-up", 0.2)
     run_semshare = lambda record: _semshare_prefill(model, reference, target, target_ids,
-                                                    reference_prefill, params, record)
+                                                    (reference_prefill, reference_hashes), params, record)
     warmup = full_prefill(model, target_ids, hidden_states=True)
     # The warm-up run records every layer's cache for the views. The timed runs record
     # nothing, because holding 30 layers of cache slowed them by about 3% at 4k tokens.
@@ -176,12 +177,14 @@ def _build_named(role: str, bundle, text, options, reserve_tokens: int):
         raise type(error)(f"The {role} prompt: {error}") from error
 
 
-def _semshare_prefill(model, reference, target, target_ids, reference_prefill: FullPrefill,
+def _semshare_prefill(model, reference, target, target_ids, stored: tuple[FullPrefill, HashedPrompt],
                       params: PipelineParams, record: bool) -> SemShareRun:
-    """Match, then either reuse the reference cache or fall back to a full prefill."""
+    """Match, then either reuse the stored reference cache or fall back to a full prefill."""
+    reference_prefill, reference_hashes = stored
     timer = PhaseTimer(target_ids.device)
     with timer.phase("matching"):
-        match = match_prompts(model, reference.token_ids, target.token_ids, target.document_span, params)
+        match = match_prompts(model, reference.token_ids, target.token_ids, target.document_span, params,
+                              reference_hashes)
 
     if match.similarity < params.similarity_threshold:
         reason = (f"Prompt similarity {match.similarity:.2f} is below the threshold "

@@ -16,6 +16,7 @@ from ..baseline import FullPrefill, full_prefill
 from ..model import ModelBundle
 from ..params import PipelineParams
 from ..perplexity import continuation_token_ids, first_step_kl, perplexity_from_layers, perplexity_from_model
+from ..matching import hash_prompt
 from ..pipeline import SemShareRun, _semshare_prefill
 from ..prompts import DEFAULT_INSTRUCTION, build_prompt
 from ..result import PromptInfo
@@ -109,5 +110,7 @@ def run_setting(bundle: ModelBundle, prepared: PreparedPair, params: PipelinePar
 
 
 def _run(bundle: ModelBundle, prepared: PreparedPair, params: PipelineParams) -> SemShareRun:
+    # Hashed untimed and per setting, since settings may change the LSH parameters.
+    reference_hashes = hash_prompt(bundle.model, prepared.reference.token_ids, params)
     return _semshare_prefill(bundle.model, prepared.reference, prepared.target, prepared.target_ids,
-                             prepared.reference_prefill, params, record=False)
+                             (prepared.reference_prefill, reference_hashes), params, record=False)
