@@ -67,8 +67,9 @@ def attend(attn, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
     """Attention of queries (H, S, D) over keys and values (Hkv, N, D); returns (S, H*D) after o_proj.
 
     With positions given, a query attends only to keys at positions up to its own. Both must
-    be sorted. On the CPU the staircase kernel runs (see staircase.py). Without them the
-    attention is unmasked (decoding one token over its whole cache).
+    be sorted. On the CPU, when every query attends to at least one key, the staircase kernel
+    runs (see staircase.py). Without positions the attention is unmasked (decoding one token
+    over its whole cache).
     """
     n_queries, n_keys = q.shape[1], keys.shape[1]
     if query_positions is None:

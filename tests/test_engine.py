@@ -242,6 +242,22 @@ def test_staircase_attention_over_keys_with_gaps():
     assert torch.allclose(out, expected, atol=1e-5)
 
 
+def test_staircase_attention_with_strided_head_dim():
+    """The CPU flash kernel assumes a last-dimension stride of 1, so other strides must be copied first."""
+    torch.manual_seed(0)
+    positions = torch.arange(200)
+    query_positions = torch.arange(100, 200, 3)
+    q = torch.randn(4, query_positions.numel(), 16)[..., ::2]
+    keys, values = torch.randn(2, 200, 16)[..., ::2], torch.randn(2, 200, 16)[..., ::2]
+
+    out = staircase.staircase_attention(q, keys, values, query_positions + 1, 0.3)
+
+    mask = positions[None, :] <= query_positions[:, None]
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        q[None], keys[None], values[None], attn_mask=mask, scale=0.3, enable_gqa=True)[0]
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
 def test_attention_probs_match_softmax_of_expanded_keys():
     attn = tiny_llama(num_key_value_heads=2).model.layers[0].self_attn
     q, keys = torch.randn(4, 5, 8), torch.randn(2, 30, 8)
