@@ -38,7 +38,7 @@ def applies(visible: torch.Tensor) -> bool:
 
 def staircase_attention(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, visible: torch.Tensor,
                         scale: float) -> torch.Tensor:
-    """Attention of queries (H, S, D) over keys and values (Hkv, N, D); returns (H, S, D).
+    """Return the attention of queries (H, S, D) over keys and values (Hkv, N, D), shaped (H, S, D).
 
     `visible` (S,) is non-decreasing and at least 1: query i attends to keys [0, visible[i]).
     """

@@ -76,8 +76,8 @@ def test_controlled_section_compares_attention_work(tmp_path):
 
     page = write_page(tmp_path, records).read_text()
 
-    assert "recompute covered 12.0% of them (median)" in page
-    assert "they took 16.0% of the full prefill's attention work" in page
+    assert "whose q/k/v are computed: 12.0% of them (median)" in page
+    assert "the same token-layers are 16.0% of the full prefill's attention work" in page
 
 
 def test_parts_merge_on_disk(tmp_path):
