@@ -17,9 +17,11 @@ ALL_RECOMPUTED = "hd 1.0, decay 1.00"
 
 DEFAULTS_TEXT = """How the defaults were chosen from this frontier, and what it says about recompute:
 
-- Ranking by deviation beats random ranking at the same budget, and a budget that decays
-  slowly (0.95 per layer) beats one that recomputes more in the first layers and less
-  later with the same total. Recompute has to reach the deep layers.
+- On whole rewrites and meetings, ranking by deviation beats random ranking at the same
+  budget. The controlled pair has no gap to close. The front-loaded row recomputes more in
+  the first layers and less later, and also samples 64 observation queries. At a similar
+  total it did worse than a slow decay (0.95 per layer) on whole rewrites. On meetings it
+  did better, about as well as the same observation queries with the slow decay.
 - Near-copies need almost none of it: on controlled rewrites every deviation-ranked budget,
   down to layer 0 alone, stays within about 1% of the full prefill's perplexity. Whole
   rewrites need the budget, and 0.4 at layer 1 closes their gap.
@@ -29,12 +31,13 @@ DEFAULTS_TEXT = """How the defaults were chosen from this frontier, and what it 
   whole rewrites and meetings get the full 0.4. The row 'defaults' is that adaptive
   setting; the other rows fix the share.
 - Meetings of two different teams are not paraphrases: they share the agenda, not the
-  text. There the gap hardly moves until nearly every token is recomputed, so recompute
-  cannot close half of it at any budget that still pays on this model. Part of the
-  remainder is eviction, which the row with every token recomputed isolates.
+  text. Ranked by the last 8 tokens' attention, their gap hardly moves until nearly every
+  token is recomputed. Part of it is eviction, which the row with every token recomputed
+  isolates.
 - Sampling 64 observation queries across the prompt ranks tokens for recompute and
   eviction by more than the last 8 tokens' attention. It lowered the meetings' ratio at
-  every budget tried but cost 5-12% more prefill time, so it stays off by default.
+  every budget tried, closing up to about half of their gap, but cost up to a fifth more
+  prefill time at the same budget, so it stays off by default.
 - Eviction is not swept here. Each layer keeps 0.958^i of the tokens, ranked by the last
   tokens' attention averaged over 7 neighbours, which frees 42% of the cache. Ranked token
   by token, 41% eviction sent two presets' outputs into loops. With the averaging, every

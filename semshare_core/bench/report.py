@@ -85,10 +85,11 @@ KL(full || SemShareKV) of the next-token distribution after the prompt, in nats.
 
 Timings depend on what else runs on the machine: each part gives the 1-minute load
 average at its end. Where it exceeds the core count, the measured speedups are noisy.
-A speedup above the ideal one has two causes: other processes slowed a full prefill, or
-the ideal undercounts the saving. It counts the token-layers whose q/k/v are computed,
+A speedup above the ideal one has three causes. Other processes slowed a full prefill.
+The ideal undercounts the saving: it counts the token-layers whose q/k/v are computed,
 while attention and the MLP run only for the tokens each layer passes on (see the
-controlled section). The ideal speedup, perplexity, KL divergence and KV bytes do not
+controlled section). And the frontier part sets the faster of two SemShareKV runs against
+the median full prefill. The ideal speedup, perplexity, KL divergence and KV bytes do not
 depend on the load.
 """
 
@@ -215,7 +216,7 @@ def break_even(rows: list[dict]) -> str:
         return "SemShareKV was slower than the full prefill at every measured length."
     if not slower:
         return (f"SemShareKV was faster at every measured length, from {rows[0]['n_target_tokens']} "
-                "tokens on, so it pays below the shortest length measured here.")
+                "tokens on, so the length below which it stops paying is under the shortest one measured.")
     return (f"SemShareKV was slower than the full prefill at {', '.join(map(str, slower))} target tokens "
             f"and faster at {', '.join(map(str, faster))}: it pays from about {min(faster)} tokens on.")
 
