@@ -128,8 +128,8 @@ def _attention_work_line(rows: list[dict]) -> str:
     work = statistics.median(row["attention_work_fraction"] for row in measured)
     return (f"The ideal speedup counts the token-layers whose q/k/v are computed: {tokens:.1%} of them "
             "(median). Two effects move the measured speedup away from it. Attention costs a query at "
-            "position p the p + 1 keys it reads, and the recomputed tokens sit late in the prompt: "
-            f"weighted by keys read, the same token-layers are {work:.1%} of the full prefill's attention "
+            "position p the p + 1 keys it reads, and the recomputed tokens sit late in the prompt. "
+            f"Weighted by keys read, the same token-layers are {work:.1%} of the full prefill's attention "
             "work, which slows SemShareKV. Each layer runs attention and the MLP only for the tokens it "
             "passes on, fewer than those it computes q/k/v for (layer 0 computes q/k/v for every token), "
             "which speeds it up. In one profiled 4k-token run with 10.9% of token-layers recomputed, on an "
