@@ -76,10 +76,11 @@ def attend(attn, q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
         return attn.o_proj(_sdpa(attn, q, keys, values, None, False))
     if n_queries == n_keys and torch.equal(query_positions, key_positions):
         return attn.o_proj(_sdpa(attn, q, keys, values, None, True))
-    visible = torch.searchsorted(key_positions, query_positions, right=True)  # keys each query attends to
-    if staircase.available(q) and staircase.applies(visible):
-        out = staircase.staircase_attention(q, keys, values, visible, attn.scaling)  # (H, S, D)
-        return attn.o_proj(out.transpose(0, 1).reshape(n_queries, -1))
+    if staircase.available(q):
+        visible = torch.searchsorted(key_positions, query_positions, right=True)  # keys each query attends to
+        if staircase.applies(visible):
+            out = staircase.staircase_attention(q, keys, values, visible, attn.scaling)  # (H, S, D)
+            return attn.o_proj(out.transpose(0, 1).reshape(n_queries, -1))
 
     # Elsewhere, sorted queries in chunks: each chunk reads only the keys up to its last position,
     # which skips most of the masked upper-right part of the score matrix. Smaller chunks

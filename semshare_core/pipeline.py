@@ -102,7 +102,7 @@ def _compare(bundle: ModelBundle, reference_text: str, target_text: str, params:
 
     report("warm-up", 0.2)
     run_semshare = lambda record: _semshare_prefill(model, reference, target, target_ids,
-                                                    (reference_prefill, reference_hashes), params, record)
+                                                    reference_prefill, reference_hashes, params, record)
     warmup = full_prefill(model, target_ids, hidden_states=True)
     # The warm-up run records every layer's cache for the views. The timed runs record
     # nothing, because holding 30 layers of cache slowed them by about 3% at 4k tokens.
@@ -177,10 +177,9 @@ def _build_named(role: str, bundle, text, options, reserve_tokens: int):
         raise type(error)(f"The {role} prompt: {error}") from error
 
 
-def _semshare_prefill(model, reference, target, target_ids, stored: tuple[FullPrefill, HashedPrompt],
-                      params: PipelineParams, record: bool) -> SemShareRun:
+def _semshare_prefill(model, reference, target, target_ids, reference_prefill: FullPrefill,
+                      reference_hashes: HashedPrompt, params: PipelineParams, record: bool) -> SemShareRun:
     """Match, then either reuse the stored reference cache or fall back to a full prefill."""
-    reference_prefill, reference_hashes = stored
     timer = PhaseTimer(target_ids.device)
     with timer.phase("matching"):
         match = match_prompts(model, reference.token_ids, target.token_ids, target.document_span, params,

@@ -46,7 +46,7 @@ def staircase_attention(q: torch.Tensor, keys: torch.Tensor, values: torch.Tenso
     q, keys, values = (x if x.stride(-1) == 1 else x.contiguous() for x in (q, keys, values))
     n_queries = q.shape[1]
     state = _OnlineSoftmax(q.new_zeros(q.shape, dtype=torch.float32),
-                     q.new_full(q.shape[:2], float("-inf"), dtype=torch.float32))
+                           q.new_full(q.shape[:2], float("-inf"), dtype=torch.float32))
     q, keys, values = q[None], keys[None], values[None]
     bounds = list(range(0, n_queries, QUERIES_PER_CHUNK)) + [n_queries]
     edges = (visible[bounds[:-1]] - 1).tolist() + [None]  # the last key each chunk's first query attends to

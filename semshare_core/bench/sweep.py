@@ -113,4 +113,4 @@ def _run(bundle: ModelBundle, prepared: PreparedPair, params: PipelineParams) ->
     # Hashed untimed and per setting, since settings may change the LSH parameters.
     reference_hashes = hash_prompt(bundle.model, prepared.reference.token_ids, params)
     return _semshare_prefill(bundle.model, prepared.reference, prepared.target, prepared.target_ids,
-                             (prepared.reference_prefill, reference_hashes), params, record=False)
+                             prepared.reference_prefill, reference_hashes, params, record=False)
